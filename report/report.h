@@ -1,0 +1,62 @@
+/*
+ * report.h: renderers. Names are raw bytes until they reach a sink, and
+ * each sink escapes them exactly once:
+ *   text  control bytes and invalid UTF-8 as \xNN (strbuf_add_escaped)
+ *   json  \u escapes for controls, U+FFFD for invalid UTF-8 plus the exact
+ *         bytes in "*_base64"
+ * Output goes through stdio; callers check report_finish() so that a full
+ * disk under a redirected report is an error (EXIT_OUTPUT), not a silently
+ * truncated file.
+ */
+#ifndef FIMSCAN_REPORT_H
+#define FIMSCAN_REPORT_H
+
+#include <stdio.h>
+
+#include "differ/differ.h"
+#include "store/store.h"
+
+enum report_format { FMT_TEXT = 0, FMT_JSON = 1 };
+/* "text" / "json" -> FMT_*, -1 if unknown. */
+int report_format_by_name(const char *name);
+
+struct report_opts {
+	int format;        /* enum report_format */
+	int color;         /* ANSI colour (text, only when out is a tty) */
+	FILE *out;
+	struct store *st;  /* user/group names; may be NULL */
+	int verbose;       /* text: also list unchanged counts, details */
+};
+
+/* The comparison of two states (scan, diff). */
+int report_diff(const struct diff_result *r, const struct report_opts *o);
+
+/* `log`: snapshots and accepts. Called once per row, then finished. */
+struct report_log;
+struct report_log *report_log_begin(const struct report_opts *o);
+void report_log_snapshot(struct report_log *l, const struct snapshot_info *s);
+void report_log_accept(struct report_log *l, const struct accept_info *a);
+int report_log_end(struct report_log *l);
+
+/* `show`: the versions of one path. */
+struct report_show;
+struct report_show *report_show_begin(const struct report_opts *o,
+				      const char *path, size_t len);
+void report_show_version(struct report_show *s, const struct fim_entry *e);
+int report_show_end(struct report_show *s);
+
+/*
+ * Flush and check `out` (EXIT_OUTPUT with a message naming the error, e.g.
+ * "no space left on device", or 0).
+ */
+int report_finish(FILE *out);
+
+/* JSON helpers, shared by every JSON-producing sink. */
+void json_add_string(struct strbuf *sb, const void *data, size_t len);
+void json_add_path(struct strbuf *sb, const char *key, const void *data,
+		   size_t len);   /* "key": "...", "key_base64": "..." */
+void base64_add(struct strbuf *sb, const void *data, size_t len);
+/* RFC 3339 UTC with nanoseconds: 2026-11-21T20:01:02.123456789Z */
+void time_add_rfc3339(struct strbuf *sb, int64_t ns);
+
+#endif
