@@ -35,7 +35,7 @@ enum {
 };
 
 static const char *const sql[S_COUNT] = {
-	[S_DIR_GET] = "SELECT id FROM dir WHERE path = ?1",
+	[S_DIR_GET] = "SELECT id, created FROM dir WHERE path = ?1",
 	[S_DIR_INS] = "INSERT INTO dir(path, created) VALUES(?1, ?2)",
 	/* directories at or below ?1: path = ?1, or ?2 <= path < ?3 */
 	[S_DIR_SUB] = "SELECT id FROM dir WHERE path = ?1 "
@@ -296,10 +296,13 @@ int store_open(struct store **out, const char *path, int flags)
 		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
 				     &persist);
 	}
+	/* The writer gets a cache that holds a big snapshot's hot pages;
+	 * readers (rehash lookups, diff) need little. */
 	if ((ret = exec(st, "PRAGMA cell_size_check = ON;"
 			    "PRAGMA synchronous = FULL;"
-			    "PRAGMA foreign_keys = OFF;"
-			    "PRAGMA cache_size = -16384;")))
+			    "PRAGMA foreign_keys = OFF;")) ||
+	    (ret = exec(st, flags & STORE_WRITE ? "PRAGMA cache_size = -16384"
+						: "PRAGMA cache_size = -4096")))
 		goto fail;
 	if ((ret = check_schema(st, flags)))
 		goto fail;
@@ -766,9 +769,11 @@ static int dir_lookup(struct store *st, const char *dir, size_t len,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
+		/* A directory merged in several chunks is new in all of
+		 * them, not only in the first. */
 		if (create)
-			st->dir_new = 0;
+			st->dir_new = sqlite3_column_int64(s, 1) == st->snap;
+		sqlite3_reset(s);
 	} else if (rc != SQLITE_DONE) {
 		return db_error(st, "store");
 	} else if (!create) {
