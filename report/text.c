@@ -14,32 +14,7 @@
 #include "report/report.h"
 #include "scanner/config.h"
 
-/* Shared with report.c (defined there). */
-#define REPORT_FLUSH 65536
-#define REPORT_MAX_ATTRS 32
-void report_flush(struct strbuf *sb, FILE *out, size_t min);
-size_t report_item_attrs(const struct diff_item *it, uint32_t *bits,
-			 int *ids);
-const char *report_attr_label(uint32_t bit, int id);
-const char *report_user_name(const struct report_opts *o, uint32_t uid);
-const char *report_group_name(const struct report_opts *o, uint32_t gid);
-int report_xattr_next(const struct strbuf *x, size_t *pos, const char **name,
-		      size_t *namelen, const char **val, size_t *vallen);
-const char *report_state_name(int state);
-const struct fim_entry *report_old(const struct diff_item *it);
-const struct fim_entry *report_new(const struct diff_item *it);
-
-/* Called by report.c. */
-int report_text_diff(const struct diff_result *r,
-		     const struct report_opts *o);
-void report_text_log_snapshot(struct strbuf *sb,
-			      const struct snapshot_info *s);
-void report_text_log_accept(struct strbuf *sb, const struct accept_info *a);
-void report_text_show_begin(struct strbuf *sb, const char *path,
-			    size_t len);
-void report_text_show_version(struct strbuf *sb,
-			      const struct report_opts *o,
-			      const struct fim_entry *e);
+#include "report/report-private.h"
 
 #define SGR_RED "\033[31m"
 #define SGR_GREEN "\033[32m"

@@ -253,6 +253,24 @@ out:
 	strbuf_release(&sb);
 }
 
+/*
+ * With s->lock held: wait until a chunk is freed, but wake at least every
+ * PROGRESS_NS so the progress line keeps moving while a big file hashes.
+ */
+static void wait_for_space(struct scan *s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += PROGRESS_NS;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&s->space_cv, &s->lock, &ts);
+	progress_tick(s, 0);
+}
+
 struct snap_find {
 	struct scan *s;
 	const char *const *roots;
@@ -386,16 +404,7 @@ static struct chunk *chunk_get(struct scan *s)
 
 	pthread_mutex_lock(&s->lock);
 	while (s->in_flight >= s->max_in_flight && !aborting(s)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += PROGRESS_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&s->space_cv, &s->lock, &ts);
-		progress_tick(s, 0);
+		wait_for_space(s);
 	}
 	if (aborting(s)) {
 		pthread_mutex_unlock(&s->lock);
@@ -1772,16 +1781,7 @@ int scan_run(struct store *st, struct store *rd,
 	/* drain: every chunk merged (or dropped when aborting) */
 	pthread_mutex_lock(&s->lock);
 	while (s->in_flight) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += PROGRESS_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&s->space_cv, &s->lock, &ts);
-		progress_tick(s, 0);
+		wait_for_space(s);
 	}
 	s->quit = 1;
 	pthread_cond_broadcast(&s->work_cv);
