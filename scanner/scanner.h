@@ -60,8 +60,12 @@ int scan_stop_requested(void);
 
 /*
  * Hash an open regular file with the configured algorithms, in one read
- * pass, into `e->hashes`. Returns 0, or -1 with errno. (Used by the
- * workers; exposed for tests and for the watch mode.)
+ * pass, into `e->hashes`. Reading stops once more than `e->size` bytes
+ * came in (the caller sets it from fstat), so a file appended to as fast
+ * as we read cannot hold a worker forever; *bytes_read then differs from
+ * the size and the caller retries or records the file as unstable.
+ * Returns 0, or -1 with errno. (Used by the workers; exposed for tests
+ * and for the watch mode.)
  */
 struct scan_hasher;
 struct scan_hasher *scan_hasher_new(const struct fim_config *cfg);
