@@ -291,9 +291,15 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
  * controls, and the separators and bidi overrides that can make one line
  * look like two or reorder what the reader sees (CVE-2021-42574).
  */
+/*
+ * Controls, line separators and every bidirectional formatting character
+ * (embeddings, overrides, isolates and the implicit marks): each can make
+ * a report line look like something it is not (CVE-2021-42574 class).
+ */
 static int must_escape(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	       cp == 0x061c || cp == 0x200e || cp == 0x200f ||
 	       (cp >= 0x2028 && cp <= 0x202e) ||
 	       (cp >= 0x2066 && cp <= 0x2069);
 }

@@ -145,6 +145,8 @@ DEFINE_TEST(test_escape)
 	ESC("\xc2\x85", "\\xc2\\x85");                /* NEL, a C1 control */
 	ESC("\xc2\xa0", "\xc2\xa0");                  /* NBSP is printable */
 	ESC("a\xe2\x80\xaexe.txt", "a\\xe2\\x80\\xaexe.txt"); /* U+202E */
+	ESC("\xe2\x80\x8fx", "\\xe2\\x80\\x8fx");      /* U+200F RLM */
+	ESC("\xd8\x9cx", "\\xd8\\x9cx");              /* U+061C ALM */
 	ESC("\xe2\x80\xa8", "\\xe2\\x80\\xa8");       /* line separator */
 	ESC("\xe2\x81\xa6", "\\xe2\\x81\\xa6");       /* U+2066 */
 	ESC("\xe2\x80\x94", "\xe2\x80\x94");          /* em dash passes */
