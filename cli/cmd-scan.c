@@ -12,6 +12,8 @@
 struct scan_args {
 	int format;
 	const char *against;
+	int keep;              /* --keep-content */
+	int bytes;             /* --bytes */
 };
 
 static int scan_opt(int opt, const char *arg, void *data)
@@ -24,6 +26,12 @@ static int scan_opt(int opt, const char *arg, void *data)
 	case 'a':
 		a->against = arg;
 		return 0;
+	case 'k':
+		a->keep = 1;
+		return 0;
+	case 'b':
+		a->bytes = 1;
+		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -31,11 +39,14 @@ static int scan_opt(int opt, const char *arg, void *data)
 static const struct option scan_longopts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "against", required_argument, NULL, 'a' },
+	{ "keep-content", no_argument, NULL, 'k' },
+	{ "bytes", no_argument, NULL, 'b' },
 	{ NULL, 0, NULL, 0 }
 };
 
 static const struct option baseline_longopts[] = {
 	{ "format", required_argument, NULL, 'f' },
+	{ "keep-content", no_argument, NULL, 'k' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -82,6 +93,7 @@ static int run(int argc, char **argv, struct cmd_ctx *ctx, int kind)
 							  : &cmd_scan_entry;
 	struct scan_args a = { .format = FMT_TEXT, .against = "baseline" };
 	struct scan_options so = { 0 };
+	struct events_hook events;
 	struct scan_result res = { 0 };
 	struct store_ref against = { 0 }, now;
 	struct store *rd = NULL;
@@ -89,7 +101,7 @@ static int run(int argc, char **argv, struct cmd_ctx *ctx, int kind)
 	struct diff_result dr;
 	int first, nops, dd, ret;
 
-	if ((ret = cmd_parse(e, argc, argv, kind == SNAP_BASELINE ? "f:" : "f:a:",
+	if ((ret = cmd_parse(e, argc, argv, kind == SNAP_BASELINE ? "f:k" : "f:a:kb",
 			     kind == SNAP_BASELINE ? baseline_longopts
 						   : scan_longopts,
 			     scan_opt, &a, &first, &nops, &dd)))
@@ -104,8 +116,10 @@ static int run(int argc, char **argv, struct cmd_ctx *ctx, int kind)
 	if (kind == SNAP_SCAN &&
 	    (ret = resolve_against(ctx->st, a.against, &against)))
 		goto out;
-	if (ctx->cfg.rehash == REHASH_CHANGED &&
-	    (ret = store_open(&rd, ctx->db_path, STORE_READ)))
+	/* A second connection reads the state before this snapshot: stat
+	 * data to trust (rehash = changed) and the digests that prove an
+	 * append. */
+	if ((ret = store_open(&rd, ctx->db_path, STORE_READ)))
 		goto out;
 
 	so.cfg = &ctx->cfg;
@@ -114,6 +128,12 @@ static int run(int argc, char **argv, struct cmd_ctx *ctx, int kind)
 	so.nroots = roots.n;
 	so.kind = kind;
 	so.progress = ctx->tty_err && verbosity > 0;
+	so.keep_content = a.keep;
+	/* Shipping configured: the snapshot's events commit with it. */
+	if (events_hook_init(&events, &ctx->cfg)) {
+		so.before_commit = events_before_commit;
+		so.hook_data = &events;
+	}
 	if ((ret = scan_run(ctx->st, rd, &so, &res)))
 		goto out;
 
@@ -127,7 +147,10 @@ static int run(int argc, char **argv, struct cmd_ctx *ctx, int kind)
 	if (!(ret = diff_run(ctx->st, &against, &now, NULL, NULL, 0, &dr))) {
 		struct report_opts ro;
 		cmd_report_opts(ctx, a.format, &ro);
-		ret = report_diff(&dr, &ro);
+		if (a.bytes)
+			ret = diff_bytes(ctx->st, &dr, DIFF_BYTES);
+		if (!ret)
+			ret = report_diff(&dr, &ro);
 		if (!ret)
 			ret = diff_exit_bits(&dr) |
 			      (res.warnings ? EXIT_WARNINGS : 0);
@@ -151,9 +174,13 @@ static int cmd_scan_exec(int argc, char **argv, struct cmd_ctx *ctx)
 
 const struct cmd_entry cmd_baseline_entry = {
 	.name = "baseline",
-	.usage = "fimscan baseline [--format text|json] [path ...]",
+	.usage = "fimscan baseline [--keep-content] [--format text|json] "
+		 "[path ...]",
 	.summary = "take a snapshot and make it the baseline",
 	.options =
+		"  --keep-content      keep the files' bytes too (not secrets;\n"
+		"                      content-max-file/-total bound it), so\n"
+		"                      diff --bytes is exact to the byte\n"
 		"  --format text|json  summary format (default text)\n"
 		"  path ...            trees to snapshot (default: the config's "
 		"roots)\n",
@@ -164,12 +191,15 @@ const struct cmd_entry cmd_baseline_entry = {
 const struct cmd_entry cmd_scan_entry = {
 	.name = "scan",
 	.usage = "fimscan scan [--against baseline|previous|latest] "
-		 "[--format text|json] [path ...]",
+		 "[--bytes] [--keep-content] [--format text|json] [path ...]",
 	.summary = "take a snapshot and report what changed",
 	.options =
 		"  --against REF       compare with baseline (default), or with\n"
 		"                      the snapshot before this one (latest,\n"
 		"                      previous), or a snapshot id\n"
+		"  --bytes             show the changed byte ranges of\n"
+		"                      modified files\n"
+		"  --keep-content      keep the files' bytes too (see baseline)\n"
 		"  --format text|json  report format (default text)\n"
 		"  path ...            trees to scan (default: the config's "
 		"roots)\n",

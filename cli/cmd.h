@@ -43,6 +43,10 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_baseline_entry, cmd_scan_entry,
 	cmd_diff_entry, cmd_log_entry, cmd_show_entry, cmd_accept_entry,
 	cmd_check_config_entry;
+extern const struct cmd_entry cmd_report_entry;
+extern const struct cmd_entry cmd_ship_entry, cmd_es_setup_entry;
+extern const struct cmd_entry cmd_prune_entry;
+extern const struct cmd_entry cmd_watch_entry, cmd_events_entry;
 
 /*
  * Print "usage: USAGE" and the option lines to `to` (stdout for -h,
@@ -93,5 +97,47 @@ int cmd_format(const char *arg, int *fmt);
 
 /* Report options for stdout: colour only on a terminal without NO_COLOR. */
 void cmd_report_opts(struct cmd_ctx *ctx, int fmt, struct report_opts *o);
+
+/*
+ * events.c: when the config names an Elasticsearch URL, baseline and scan
+ * queue each snapshot's changes in the outbox from inside the snapshot's
+ * transaction (scan_options.before_commit = events_before_commit,
+ * hook_data = the events_hook). events_hook_init() returns 1 when
+ * shipping is configured, 0 when not.
+ */
+struct events_hook {
+	const char *ns;            /* data stream namespace */
+	int64_t max;               /* outbox-max */
+	struct ecs_ctx ecs;
+	int64_t queued, dropped;   /* by this run */
+};
+int events_hook_init(struct events_hook *h, const struct fim_config *cfg);
+int events_before_commit(struct store *st, int64_t snap, void *data);
+/*
+ * Queue a coverage-gap event (event.action "coverage_gap"): changes that
+ * were not or will not be seen or shipped. The outbox's own overflow
+ * uses it (reason "outbox_overflow"); `watch` can for its kernel queue
+ * overflows and unwatched subtrees. Inside a transaction or on its own.
+ */
+struct events_gap {
+	int64_t snap;              /* 0: none */
+	const char *reason;        /* "outbox_overflow", "overflow", ... */
+	const char *message;       /* a sentence for people */
+	const char *path;          /* raw bytes, NULL: all the roots */
+	size_t pathlen;
+	int64_t events;            /* events lost, -1: unknown */
+	int64_t first_seq, last_seq;   /* outbox overflow: what went */
+};
+int events_queue_gap(struct events_hook *h, struct store *st,
+		     const struct events_gap *g);
+
+/*
+ * cmd-ship.c: the connection settings for Elasticsearch (or Kibana at
+ * `url`) from the config, with --es-url / --api-key-file taking
+ * precedence when given (NULL: the config's).
+ */
+struct es_options;
+void cmd_es_options(struct cmd_ctx *ctx, const char *url,
+		    const char *key_file, struct es_options *eo);
 
 #endif

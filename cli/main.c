@@ -18,9 +18,15 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_baseline_entry,
 	&cmd_scan_entry,
 	&cmd_diff_entry,
+	&cmd_report_entry,
 	&cmd_log_entry,
 	&cmd_show_entry,
 	&cmd_accept_entry,
+	&cmd_prune_entry,
+	&cmd_watch_entry,
+	&cmd_events_entry,
+	&cmd_ship_entry,
+	&cmd_es_setup_entry,
 	&cmd_check_config_entry,
 };
 

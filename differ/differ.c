@@ -201,6 +201,14 @@ static void item_free(struct diff_item *it)
 	strbuf_release(&it->moved_from);
 	entry_free(it->old);
 	entry_free(it->new);
+	if (it->ranges) {
+		range_list_release(it->ranges);
+		free(it->ranges);
+	}
+	if (it->new_data) {
+		strbuf_release(it->new_data);
+		free(it->new_data);
+	}
 	free(it);
 }
 
@@ -208,6 +216,40 @@ static void result_add(struct diff_result *r, struct diff_item *it)
 {
 	ALLOC_GROW(r->items, r->n + 1, r->alloc);
 	r->items[r->n++] = it;
+}
+
+/*
+ * Is b's content a's content with bytes appended? The scanner proved
+ * each append step when it hashed the new version (the old digest equals
+ * the digest of the new file's first old-size bytes) and recorded it as
+ * `prefix`; an append from a to b is a chain of such steps. 1 proven,
+ * 0 not, or an EXIT_* status.
+ */
+static int proven_append(struct diff_ctx *c, const char *dir, size_t dirlen,
+			 const char *name, size_t namelen,
+			 const struct fim_entry *a, const struct fim_entry *b)
+{
+	struct fim_entry cur;
+	int ret = 0;
+
+	if (fim_type_of(a->mode) != FT_FILE || fim_type_of(b->mode) != FT_FILE ||
+	    b->size <= a->size || a->born >= b->born || !b->prefix)
+		return 0;
+	fim_entry_init(&cur);
+	fim_entry_copy(&cur, b);
+	while (cur.prefix && cur.born > a->born) {
+		if (cur.prefix == a->born) {
+			ret = 1;
+			break;
+		}
+		ret = store_version_born(c->st, dir, dirlen, name, namelen,
+					 cur.prefix, &cur);
+		if (ret != 1)
+			break;
+		ret = 0;
+	}
+	fim_entry_release(&cur);
+	return ret;
 }
 
 static int candidate(const char *dir, size_t dirlen, const char *name,
@@ -235,7 +277,21 @@ static int candidate(const char *dir, size_t dirlen, const char *name,
 	}
 	if (fa && fb) {
 		uint32_t ids, d = diff_entries(a, b, &ids);
-		d &= config_attrs_for(&c->cfg, c->path.buf, c->path.len);
+		uint32_t rule = config_attrs_for(&c->cfg, c->path.buf,
+						 c->path.len);
+		int app = 0;
+
+		if ((d & (ATTR_SIZE | ATTR_HASH)) &&
+		    (app = proven_append(c, dir, dirlen, name, namelen, a, b)) > 1) {
+			c->ret = app;
+			entry_free(a);
+			entry_free(b);
+			return 1;
+		}
+		/* A log that only grew is no change for a growing group. */
+		if (app && (rule & ATTR_GROWING))
+			d &= ~(ATTR_SIZE | ATTR_MTIME | ATTR_CTIME | ATTR_HASH);
+		d &= rule;
 		if (d) {
 			struct diff_item *it = item_new(DIFF_CHANGED,
 							c->path.buf,
@@ -244,6 +300,7 @@ static int candidate(const char *dir, size_t dirlen, const char *name,
 			it->new = b;
 			it->attrs = d;
 			it->hash_ids = d & ATTR_HASH ? ids : 0;
+			it->appended = app == 1;
 			result_add(c->r, it);
 			return 0;
 		}

@@ -14,6 +14,7 @@
 
 const char *prog_name = "fimscan";
 int verbosity = 1;
+int msg_journal;
 
 /* ---- messages ---- */
 
@@ -38,7 +39,10 @@ static void report(const char *prefix, const char *fmt, va_list ap)
 		vsnprintf(big, (size_t)n + 1, fmt, ap);
 		msg = big;
 	}
-	fprintf(stderr, "%s: %s%s\n", prog_name, prefix, msg);
+	/* sd-daemon(3) priorities: "<3>" error, "<4>" warning, "<6>" info */
+	fprintf(stderr, "%s%s: %s%s\n", !msg_journal ? "" :
+		prefix[0] == 'e' ? "<3>" : prefix[0] == 'w' ? "<4>" :
+		prefix[0] == 'f' ? "<2>" : "<6>", prog_name, prefix, msg);
 	free(big);
 	errno = saved;
 }
@@ -437,4 +441,15 @@ int ncpus(void)
 	    CPU_COUNT(&set) < n)
 		n = CPU_COUNT(&set);
 	return n < 1 ? 1 : (int)n;
+}
+
+int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -34,7 +34,8 @@ enum {
 	EXIT_OUTPUT = 21,        /* writing the report failed */
 	EXIT_FULL = 22,          /* disk full under the store */
 	EXIT_INTERRUPTED = 23,   /* SIGINT/SIGTERM: nothing was committed */
-	EXIT_INTERNAL = 24       /* internal error (out of memory, bug) */
+	EXIT_INTERNAL = 24,      /* internal error (out of memory, bug) */
+	EXIT_REMOTE = 25         /* Elasticsearch/Kibana unreachable or refused */
 };
 
 /* Name used as the prefix of messages ("fimscan"). */
@@ -45,6 +46,14 @@ extern const char *prog_name;
  * 2 = -v (also informational notes).
  */
 extern int verbosity;
+
+/*
+ * Nonzero: messages start with their syslog priority in the form
+ * journald reads from a service's stderr ("<3>" errors, "<4>" warnings,
+ * "<6>" notes; sd-daemon(3)). `watch` sets it when stderr is the journal
+ * (JOURNAL_STREAM).
+ */
+extern int msg_journal;
 
 /* Print "fimscan: error: MSG\n" to stderr; returns -1 for `return error()`. */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -129,6 +138,9 @@ void path_split(const char *path, size_t len, size_t *dirlen,
  */
 int path_is_under(const char *path, size_t len, const char *root,
 		  size_t rootlen);
+
+/* The value of a hexadecimal digit, or -1. */
+int hex_value(int c);
 
 /* Current time as nanoseconds since the epoch. */
 int64_t now_ns(void);

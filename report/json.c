@@ -199,3 +199,24 @@ void time_add_rfc3339(struct strbuf *sb, int64_t ns)
 		    (long long)y, mo, d, (int)(sod / 3600),
 		    (int)(sod / 60 % 60), (int)(sod % 60), (long long)frac);
 }
+
+void json_add_key(struct strbuf *sb, const char *key)
+{
+	json_add_string(sb, key, strlen(key));
+	strbuf_addch(sb, ':');
+}
+
+void json_add_cstr(struct strbuf *sb, const char *s)
+{
+	if (s)
+		json_add_string(sb, s, strlen(s));
+	else
+		strbuf_addstr(sb, "null");
+}
+
+void json_add_time(struct strbuf *sb, int64_t ns)
+{
+	strbuf_addch(sb, '"');
+	time_add_rfc3339(sb, ns);
+	strbuf_addch(sb, '"');
+}

@@ -23,6 +23,21 @@ const char *report_state_name(int state);
 const struct fim_entry *report_old(const struct diff_item *it);
 const struct fim_entry *report_new(const struct diff_item *it);
 
+/* Defined in bytes.c: the --bytes part of a changed item. */
+void report_json_bytes(struct strbuf *sb, const struct report_opts *o,
+		       const struct diff_item *it);
+void report_text_bytes(struct strbuf *sb, const struct report_opts *o,
+		       const struct diff_item *it);
+
+/* Defined in ecs.c: FMT_ECS, and the key of a hash algorithm in ECS
+ * documents ("sha3_256"), *ecs set when file.hash.* has it. */
+int report_ecs_diff(const struct diff_result *r, const struct report_opts *o);
+const char *report_ecs_hash_key(int id, int *ecs);
+
+/* Defined in html.c: FMT_HTML. */
+int report_html_diff(const struct diff_result *r,
+		     const struct report_opts *o);
+
 /* Defined in text.c. */
 int report_text_diff(const struct diff_result *r,
 		     const struct report_opts *o);

@@ -215,27 +215,6 @@ static void add_hex(struct strbuf *sb, const unsigned char *p, size_t len)
 	}
 }
 
-static void json_key(struct strbuf *sb, const char *key)
-{
-	json_add_string(sb, key, strlen(key));
-	strbuf_addch(sb, ':');
-}
-
-static void json_str(struct strbuf *sb, const char *s)
-{
-	if (s)
-		json_add_string(sb, s, strlen(s));
-	else
-		strbuf_addstr(sb, "null");
-}
-
-static void json_time(struct strbuf *sb, int64_t ns)
-{
-	strbuf_addch(sb, '"');
-	time_add_rfc3339(sb, ns);
-	strbuf_addch(sb, '"');
-}
-
 static void json_hash(struct strbuf *sb, const struct fim_entry *e, int id)
 {
 	unsigned len = 0;
@@ -292,15 +271,15 @@ static void json_value(struct strbuf *sb, const struct fim_entry *e,
 		       uint32_t bit, int id)
 {
 	switch (bit) {
-	case ATTR_TYPE: json_str(sb, type_name(e)); break;
+	case ATTR_TYPE: json_add_cstr(sb, type_name(e)); break;
 	case ATTR_MODE: strbuf_addf(sb, "\"%04o\"", e->mode & 07777); break;
 	case ATTR_UID: strbuf_addf(sb, "%u", e->uid); break;
 	case ATTR_GID: strbuf_addf(sb, "%u", e->gid); break;
 	case ATTR_SIZE:
 		strbuf_addf(sb, "%llu", (unsigned long long)e->size);
 		break;
-	case ATTR_MTIME: json_time(sb, e->mtime_ns); break;
-	case ATTR_CTIME: json_time(sb, e->ctime_ns); break;
+	case ATTR_MTIME: json_add_time(sb, e->mtime_ns); break;
+	case ATTR_CTIME: json_add_time(sb, e->ctime_ns); break;
 	case ATTR_INODE:
 		strbuf_addf(sb, "%llu", (unsigned long long)e->ino);
 		break;
@@ -317,7 +296,7 @@ static void json_value(struct strbuf *sb, const struct fim_entry *e,
 		break;
 	case ATTR_XATTRS: json_xattrs(sb, &e->xattrs); break;
 	case ATTR_FLAGS: json_flags(sb, e); break;
-	case ATTR_STATE: json_str(sb, report_state_name(e->state)); break;
+	case ATTR_STATE: json_add_cstr(sb, report_state_name(e->state)); break;
 	case ATTR_HASH: json_hash(sb, e, id); break;
 	default: strbuf_addstr(sb, "null"); break;
 	}
@@ -330,7 +309,7 @@ static void json_detail(struct strbuf *sb, const struct report_opts *o,
 	const struct fim_entry *a = report_old(it), *b = report_new(it);
 	const char *on = NULL, *nn = NULL;
 
-	json_key(sb, report_attr_label(bit, id));
+	json_add_key(sb, report_attr_label(bit, id));
 	strbuf_addch(sb, '{');
 	if (bit == ATTR_TARGET) {
 		json_add_path(sb, "old", a->target.buf, a->target.len);
@@ -347,20 +326,20 @@ static void json_detail(struct strbuf *sb, const struct report_opts *o,
 	if (bit == ATTR_UID) {
 		if ((on = report_user_name(o, a->uid))) {
 			strbuf_addstr(sb, ",\"old_name\":");
-			json_str(sb, on);
+			json_add_cstr(sb, on);
 		}
 		if ((nn = report_user_name(o, b->uid))) {
 			strbuf_addstr(sb, ",\"new_name\":");
-			json_str(sb, nn);
+			json_add_cstr(sb, nn);
 		}
 	} else if (bit == ATTR_GID) {
 		if ((on = report_group_name(o, a->gid))) {
 			strbuf_addstr(sb, ",\"old_name\":");
-			json_str(sb, on);
+			json_add_cstr(sb, on);
 		}
 		if ((nn = report_group_name(o, b->gid))) {
 			strbuf_addstr(sb, ",\"new_name\":");
-			json_str(sb, nn);
+			json_add_cstr(sb, nn);
 		}
 	}
 	strbuf_addch(sb, '}');
@@ -371,11 +350,11 @@ static void json_detail(struct strbuf *sb, const struct report_opts *o,
 static void json_snapshot_ref(struct strbuf *sb, const char *key,
 			      const struct snapshot_info *s)
 {
-	json_key(sb, key);
+	json_add_key(sb, key);
 	strbuf_addf(sb, "{\"id\":%lld,\"kind\":", (long long)s->id);
-	json_str(sb, snap_kind_name(s->kind));
+	json_add_cstr(sb, snap_kind_name(s->kind));
 	strbuf_addstr(sb, ",\"time\":");
-	json_time(sb, s->finished_ns);
+	json_add_time(sb, s->finished_ns);
 	strbuf_addstr(sb, ",\"roots\":[");
 	for (size_t i = 0; i < s->nroots; i++) {
 		if (i)
@@ -392,7 +371,7 @@ static void json_brief_item(struct strbuf *sb, const struct diff_item *it,
 	strbuf_addch(sb, '{');
 	json_add_path(sb, "path", it->path.buf, it->path.len);
 	strbuf_addstr(sb, ",\"type\":");
-	json_str(sb, type_name(e));
+	json_add_cstr(sb, type_name(e));
 	strbuf_addf(sb, ",\"size\":%llu", (unsigned long long)e->size);
 	if (fim_entry_hash(e, HASH_SHA256, NULL)) {
 		strbuf_addstr(sb, ",\"sha256\":");
@@ -411,7 +390,7 @@ static void json_changed_item(struct strbuf *sb, const struct report_opts *o,
 	strbuf_addch(sb, '{');
 	json_add_path(sb, "path", it->path.buf, it->path.len);
 	strbuf_addstr(sb, ",\"type\":");
-	json_str(sb, type_name(report_new(it)));
+	json_add_cstr(sb, type_name(report_new(it)));
 	if (it->moved_from.len) {
 		strbuf_addch(sb, ',');
 		json_add_path(sb, "moved_from", it->moved_from.buf,
@@ -421,7 +400,7 @@ static void json_changed_item(struct strbuf *sb, const struct report_opts *o,
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			strbuf_addch(sb, ',');
-		json_str(sb, report_attr_label(bits[i], ids[i]));
+		json_add_cstr(sb, report_attr_label(bits[i], ids[i]));
 	}
 	strbuf_addstr(sb, "],\"details\":{");
 	for (size_t i = 0; i < n; i++) {
@@ -429,7 +408,11 @@ static void json_changed_item(struct strbuf *sb, const struct report_opts *o,
 			strbuf_addch(sb, ',');
 		json_detail(sb, o, it, bits[i], ids[i]);
 	}
-	strbuf_addstr(sb, "}}");
+	strbuf_addch(sb, '}');
+	if (it->appended)
+		strbuf_addstr(sb, ",\"appended\":true");
+	report_json_bytes(sb, o, it);
+	strbuf_addch(sb, '}');
 }
 
 static int json_diff(const struct diff_result *r, const struct report_opts *o)
@@ -484,6 +467,10 @@ int report_format_by_name(const char *name)
 		return FMT_TEXT;
 	if (!strcmp(name, "json"))
 		return FMT_JSON;
+	if (!strcmp(name, "ecs"))
+		return FMT_ECS;
+	if (!strcmp(name, "html"))
+		return FMT_HTML;
 	return -1;
 }
 
@@ -492,6 +479,10 @@ int report_diff(const struct diff_result *r, const struct report_opts *o)
 	report_start(o->out);
 	if (o->format == FMT_JSON)
 		return json_diff(r, o);
+	if (o->format == FMT_ECS)
+		return report_ecs_diff(r, o);
+	if (o->format == FMT_HTML)
+		return report_html_diff(r, o);
 	return report_text_diff(r, o);
 }
 
@@ -520,12 +511,12 @@ struct report_log *report_log_begin(const struct report_opts *o)
 static void json_log_snapshot(struct strbuf *sb, const struct snapshot_info *s)
 {
 	strbuf_addf(sb, "{\"id\":%lld,\"kind\":", (long long)s->id);
-	json_str(sb, snap_kind_name(s->kind));
+	json_add_cstr(sb, snap_kind_name(s->kind));
 	strbuf_addf(sb, ",\"baseline\":%s,\"started\":",
 		    s->is_baseline ? "true" : "false");
-	json_time(sb, s->started_ns);
+	json_add_time(sb, s->started_ns);
 	strbuf_addstr(sb, ",\"finished\":");
-	json_time(sb, s->finished_ns);
+	json_add_time(sb, s->finished_ns);
 	strbuf_addstr(sb, ",\"roots\":[");
 	for (size_t i = 0; i < s->nroots; i++) {
 		if (i)
@@ -539,9 +530,9 @@ static void json_log_snapshot(struct strbuf *sb, const struct snapshot_info *s)
 		    (long long)s->removed, (long long)s->changed,
 		    (long long)s->warnings, (long long)s->unstable,
 		    (long long)s->bytes_hashed);
-	json_str(sb, s->host);
+	json_add_cstr(sb, s->host);
 	strbuf_addstr(sb, ",\"user\":");
-	json_str(sb, s->user);
+	json_add_cstr(sb, s->user);
 	strbuf_addch(sb, '}');
 }
 
@@ -564,14 +555,14 @@ void report_log_accept(struct report_log *l, const struct accept_info *a)
 
 		strbuf_addstr(sb, l->naccept ? ",\n" : "\n");
 		strbuf_addf(sb, "{\"id\":%lld,\"time\":", (long long)a->id);
-		json_time(sb, a->time_ns);
+		json_add_time(sb, a->time_ns);
 		strbuf_addstr(sb, ",\"user\":");
-		json_str(sb, a->user);
+		json_add_cstr(sb, a->user);
 		strbuf_addf(sb, ",\"to\":%lld,\"baseline_before\":%lld,"
 			    "\"count\":%lld,\"paths\":",
 			    (long long)a->to_snap, (long long)a->baseline_before,
 			    (long long)a->count);
-		json_str(sb, a->paths ? a->paths : "");
+		json_add_cstr(sb, a->paths ? a->paths : "");
 		strbuf_addch(sb, '}');
 	} else {
 		report_text_log_accept(&l->sb, a);
@@ -625,7 +616,8 @@ struct report_show *report_show_begin(const struct report_opts *o,
 }
 
 static void json_show_version(struct strbuf *sb, const struct report_opts *o,
-			      const struct fim_entry *e)
+			      const struct fim_entry *e,
+			      const struct diff_item *it)
 {
 	enum fim_type t = fim_type_of(e->mode);
 	const char *name;
@@ -636,22 +628,22 @@ static void json_show_version(struct strbuf *sb, const struct report_opts *o,
 	else
 		strbuf_addstr(sb, "null");
 	strbuf_addstr(sb, ",\"type\":");
-	json_str(sb, fim_type_name(t));
+	json_add_cstr(sb, fim_type_name(t));
 	strbuf_addf(sb, ",\"size\":%llu,\"mode\":\"%04o\",\"uid\":%u",
 		    (unsigned long long)e->size, e->mode & 07777, e->uid);
 	if ((name = report_user_name(o, e->uid))) {
 		strbuf_addstr(sb, ",\"user\":");
-		json_str(sb, name);
+		json_add_cstr(sb, name);
 	}
 	strbuf_addf(sb, ",\"gid\":%u", e->gid);
 	if ((name = report_group_name(o, e->gid))) {
 		strbuf_addstr(sb, ",\"group\":");
-		json_str(sb, name);
+		json_add_cstr(sb, name);
 	}
 	strbuf_addstr(sb, ",\"mtime\":");
-	json_time(sb, e->mtime_ns);
+	json_add_time(sb, e->mtime_ns);
 	strbuf_addstr(sb, ",\"ctime\":");
-	json_time(sb, e->ctime_ns);
+	json_add_time(sb, e->ctime_ns);
 	strbuf_addf(sb, ",\"inode\":%llu,\"dev\":%llu,\"nlink\":%llu",
 		    (unsigned long long)e->ino, (unsigned long long)e->dev,
 		    (unsigned long long)e->nlink);
@@ -663,7 +655,7 @@ static void json_show_version(struct strbuf *sb, const struct report_opts *o,
 		if (!h || !fim_entry_hash(e, id, NULL))
 			continue;
 		strbuf_addch(sb, ',');
-		json_key(sb, h->name);
+		json_add_key(sb, h->name);
 		json_hash(sb, e, id);
 	}
 	if (t == FT_SYMLINK) {
@@ -671,26 +663,37 @@ static void json_show_version(struct strbuf *sb, const struct report_opts *o,
 		json_add_path(sb, "target", e->target.buf, e->target.len);
 	}
 	strbuf_addstr(sb, ",\"state\":");
-	json_str(sb, report_state_name(e->state));
+	json_add_cstr(sb, report_state_name(e->state));
 	if (e->has_iflags) {
 		strbuf_addstr(sb, ",\"flags\":");
 		json_flags(sb, e);
 	}
 	strbuf_addstr(sb, ",\"xattrs\":");
 	json_xattrs(sb, &e->xattrs);
+	if (it)
+		report_json_bytes(sb, o, it);
 	strbuf_addch(sb, '}');
+}
+
+void report_show_version_bytes(struct report_show *s,
+			       const struct fim_entry *e,
+			       const struct diff_item *it)
+{
+	if (s->o.format == FMT_JSON) {
+		strbuf_addstr(&s->sb, s->n ? ",\n" : "\n");
+		json_show_version(&s->sb, &s->o, e, it);
+	} else {
+		report_text_show_version(&s->sb, &s->o, e);
+		if (it && it->bytes_state != BYTES_NONE)
+			report_text_bytes(&s->sb, &s->o, it);
+	}
+	s->n++;
+	report_flush(&s->sb, s->o.out, REPORT_FLUSH);
 }
 
 void report_show_version(struct report_show *s, const struct fim_entry *e)
 {
-	if (s->o.format == FMT_JSON) {
-		strbuf_addstr(&s->sb, s->n ? ",\n" : "\n");
-		json_show_version(&s->sb, &s->o, e);
-	} else {
-		report_text_show_version(&s->sb, &s->o, e);
-	}
-	s->n++;
-	report_flush(&s->sb, s->o.out, REPORT_FLUSH);
+	report_show_version_bytes(s, e, NULL);
 }
 
 int report_show_end(struct report_show *s)

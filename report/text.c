@@ -301,6 +301,7 @@ int report_text_diff(const struct diff_result *r, const struct report_opts *o)
 			add_value(&sb, o, report_new(it), bits[j], ids[j]);
 			strbuf_addch(&sb, '\n');
 		}
+		report_text_bytes(&sb, o, it);
 next:
 		report_flush(&sb, o->out, REPORT_FLUSH);
 	}

@@ -53,6 +53,28 @@
  *   retries = N             reads of a file that changes while it is being
  *                           hashed before it is recorded "unstable", 1..100
  *                           (default 3)
+ *   debounce = MS           watch: a changed path is scanned once it has
+ *                           been quiet this long (at most 4x this after
+ *                           its first change), 0..60000 (default 300)
+ *   rescan-interval = DUR   watch: full rescan period: digits with s, m, h
+ *                           or d (none: seconds), at most 366d, 0 = never
+ *                           (default 4h)
+ *   watch-backend = inotify|fanotify
+ *                           watch's default backend (default inotify)
+ *   elasticsearch = URL     queue an ECS event per change, for `ship`
+ *   kibana = URL            where es-setup imports the dashboard
+ *   namespace = NS          data stream namespace: [a-z0-9_]{1,100}
+ *                           (default "default")
+ *   outbox-max = N          events waiting, 1..1000000000; the oldest go
+ *                           beyond (default 1000000)
+ *   es-api-key-file, es-credentials-file, es-ca-file = PATH   absolute
+ *   es-pinned-key = sha256//BASE64... or an absolute PATH
+ *   es-insecure-http = yes|no   http:// to loopback only (default no)
+ *   es-connect-timeout, es-read-timeout = MS    1..3600000
+ *   es-request-timeout, ship-timeout = MS       1..86400000
+ *   es-backoff, es-backoff-max = MS             1..3600000
+ *   es-batch = N            documents per _bulk request, 1..100000
+ *                           (0 = the sink's defaults, report/es.c)
  *
  * ROOTS
  *   PATH must be absolute. It is cleaned up lexically only: repeated '/'
@@ -133,6 +155,7 @@
  * groups and rules of the text stored with the newer snapshot.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -160,6 +183,7 @@ static const struct {
 	{ "nlink", ATTR_NLINK }, { "target", ATTR_TARGET },
 	{ "xattrs", ATTR_XATTRS }, { "flags", ATTR_FLAGS }, { "dev", ATTR_DEV },
 	{ "rdev", ATTR_RDEV }, { "hash", ATTR_HASH }, { "state", ATTR_STATE },
+	{ "growing", ATTR_GROWING },
 };
 
 uint32_t attr_by_name(const char *name)
@@ -190,6 +214,8 @@ static const struct {
 	{ "log", ATTR_ALL & ~(ATTR_SIZE | ATTR_MTIME | ATTR_CTIME | ATTR_HASH |
 			      ATTR_STATE) },
 	{ "presence", ATTR_TYPE },
+	/* everything, but a proven append is growth, not a change */
+	{ "append", ATTR_ALL | ATTR_GROWING },
 };
 #define NBUILTIN ARRAY_SIZE(builtin_groups)
 
@@ -198,7 +224,13 @@ static const char *const directives[] = {
 };
 static const char *const settings[] = {
 	"store", "hashes", "threads", "rehash", "one-filesystem",
-	"busy-timeout", "retries",
+	"busy-timeout", "retries", "content-max-file", "content-max-total",
+	"elasticsearch", "kibana", "namespace", "outbox-max",
+	"es-api-key-file", "es-credentials-file", "es-ca-file",
+	"es-pinned-key", "es-insecure-http", "es-connect-timeout",
+	"es-read-timeout", "es-request-timeout", "es-batch", "es-backoff",
+	"es-backoff-max", "ship-timeout", "debounce", "rescan-interval",
+	"watch-backend",
 };
 
 /* ---- init and release ----------------------------------------------- */
@@ -213,7 +245,13 @@ void config_init(struct fim_config *c)
 	c->rehash = REHASH_ALL;
 	c->one_filesystem = 1;
 	c->busy_ms = 5000;
+	c->content_max_file = 1 << 20;
+	c->content_max_total = 256ll << 20;
+	c->outbox_max = 1000000;
 	c->retries = 3;
+	c->debounce_ms = 300;
+	c->rescan_interval_s = 4 * 3600;
+	c->watch_backend = WATCH_BACKEND_INOTIFY;
 	c->groups = xcalloc(NBUILTIN, sizeof(*c->groups));
 	for (size_t i = 0; i < NBUILTIN; i++) {
 		c->groups[i].name = xstrdup(builtin_groups[i].name);
@@ -228,6 +266,13 @@ void config_release(struct fim_config *c)
 	free(c->path);
 	free(c->text);
 	free(c->store);
+	free(c->es_url);
+	free(c->kibana_url);
+	free(c->es_namespace);
+	free(c->es_api_key_file);
+	free(c->es_credentials_file);
+	free(c->es_ca_file);
+	free(c->es_pinned_key);
 	for (size_t i = 0; i < c->nroots; i++)
 		free(c->roots[i]);
 	free(c->roots);
@@ -405,17 +450,6 @@ static int is_ident(int c)
 	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static struct strbuf *new_token(struct parser *ps, int quoted)
 {
 	if (ps->ntok == ps->atok) {
@@ -494,8 +528,8 @@ static int tokenize(struct parser *ps, const char *s, const char *end)
 				strbuf_addch(t, '\t');
 				break;
 			case 'x':
-				if (end - s < 2 || (hi = hexval(s[0])) < 0 ||
-				    (lo = hexval(s[1])) < 0) {
+				if (end - s < 2 || (hi = hex_value(s[0])) < 0 ||
+				    (lo = hex_value(s[1])) < 0) {
 					perr(ps, "invalid escape '\\x%s' in quotes (\\xNN takes two hex digits)",
 					     q(ps, s, end - s < 2 ?
 					       (size_t)(end - s) : 2));
@@ -781,6 +815,150 @@ static void set_hashes(struct parser *ps)
 	ps->hashes_line = ps->line;
 }
 
+/* A byte size: digits with an optional K, M or G (powers of 1024). */
+static int size_value(const struct strbuf *t, int64_t *out)
+{
+	char *end;
+	long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoll(t->buf, &end, 10);
+	if (end == t->buf || errno || v < 0)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	}
+	if (*end || v > (INT64_MAX >> shift))
+		return -1;
+	*out = (int64_t)v << shift;
+	return 0;
+}
+
+/*
+ * A duration in seconds: digits with an optional unit s, m, h or d (no
+ * unit: seconds), at most 366 days.
+ */
+static int duration_value(const struct strbuf *t, int64_t *out)
+{
+	int64_t v = 0, unit = 1;
+	size_t i = 0;
+
+	for (; i < t->len && t->buf[i] >= '0' && t->buf[i] <= '9'; i++) {
+		v = v * 10 + (t->buf[i] - '0');
+		if (v > 366 * 86400)
+			return -1;
+	}
+	if (!i)
+		return -1;
+	if (i + 1 == t->len) {
+		switch (t->buf[i]) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		default: return -1;
+		}
+	} else if (i != t->len) {
+		return -1;
+	}
+	if (v * unit > 366 * 86400)
+		return -1;
+	*out = v * unit;
+	return 0;
+}
+
+/* A string setting, replacing an earlier value. */
+static void set_string(char **dst, const struct strbuf *v)
+{
+	free(*dst);
+	*dst = xstrdup(v->buf);
+}
+
+/* The Elasticsearch settings (report/es.h, fimscan.conf(5)). */
+static void es_setting(struct parser *ps, const char *key,
+		       const struct strbuf *v)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		int min, max;
+	} ms[] = {
+		{ "es-connect-timeout", offsetof(struct fim_config,
+						 es_connect_ms), 1, 3600000 },
+		{ "es-read-timeout", offsetof(struct fim_config, es_read_ms),
+		  1, 3600000 },
+		{ "es-request-timeout", offsetof(struct fim_config,
+						 es_request_ms), 1, 86400000 },
+		{ "es-backoff", offsetof(struct fim_config, es_backoff_ms),
+		  1, 3600000 },
+		{ "es-backoff-max", offsetof(struct fim_config,
+					     es_backoff_max_ms), 1, 3600000 },
+		{ "ship-timeout", offsetof(struct fim_config, ship_timeout_ms),
+		  1, 86400000 },
+		{ "es-batch", offsetof(struct fim_config, es_batch), 1, 100000 },
+		{ "outbox-max", offsetof(struct fim_config, outbox_max),
+		  1, 1000000000 },
+	};
+	struct fim_config *c = ps->c;
+	size_t n = v->len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ms); i++) {
+		if (strcmp(key, ms[i].key))
+			continue;
+		if (number(v, ms[i].min, ms[i].max,
+			   (int *)((char *)c + ms[i].off)))
+			perr(ps, "%s must be %d..%d%s, not '%s'", key,
+			     ms[i].min, ms[i].max,
+			     strstr(key, "time") || strstr(key, "backoff")
+			     ? " (milliseconds)" : "", qt(ps, v));
+		return;
+	}
+	if (!strcmp(key, "elasticsearch") || !strcmp(key, "kibana")) {
+		if (strncmp(v->buf, "https://", 8) &&
+		    strncmp(v->buf, "http://", 7)) {
+			perr(ps, "%s must be a URL such as https://host:%s, not "
+			     "'%s'", key, key[0] == 'e' ? "9200" : "5601",
+			     qt(ps, v));
+			return;
+		}
+		set_string(key[0] == 'e' ? &c->es_url : &c->kibana_url, v);
+	} else if (!strcmp(key, "namespace")) {
+		/* As Elasticsearch wants the part of a data stream name. */
+		if (!n || n > 100 || strspn(v->buf, "abcdefghijklmnopqrstuvwxyz"
+					    "0123456789_") != n)
+			perr(ps, "namespace must be 1 to 100 lowercase letters, "
+			     "digits and '_', not '%s'", qt(ps, v));
+		else
+			set_string(&c->es_namespace, v);
+	} else if (!strcmp(key, "es-insecure-http")) {
+		if (!strcmp(v->buf, "yes"))
+			c->es_insecure_http = 1;
+		else if (!strcmp(v->buf, "no"))
+			c->es_insecure_http = 0;
+		else
+			perr(ps, "es-insecure-http must be 'yes' or 'no', not "
+			     "'%s'", qt(ps, v));
+	} else if (!strcmp(key, "es-pinned-key") &&
+		   !strncmp(v->buf, "sha256//", 8)) {
+		set_string(&c->es_pinned_key, v);
+	} else if (v->buf[0] != '/') {
+		perr(ps, "%s must be an absolute path%s: '%s'", key,
+		     strcmp(key, "es-pinned-key") ? "" : " or sha256//BASE64",
+		     qt(ps, v));
+	} else if (!strcmp(key, "es-pinned-key")) {
+		set_string(&c->es_pinned_key, v);
+	} else if (!strcmp(key, "es-api-key-file")) {
+		set_string(&c->es_api_key_file, v);
+	} else if (!strcmp(key, "es-credentials-file")) {
+		set_string(&c->es_credentials_file, v);
+	} else if (!strcmp(key, "es-ca-file")) {
+		set_string(&c->es_ca_file, v);
+	}
+}
+
 static void do_setting(struct parser *ps, const char *key, const char *s,
 		       const char *end)
 {
@@ -847,6 +1025,31 @@ static void do_setting(struct parser *ps, const char *key, const char *s,
 	} else if (!strcmp(key, "retries")) {
 		if (number(v, 1, 100, &c->retries))
 			perr(ps, "retries must be 1..100, not '%s'", qt(ps, v));
+	} else if (!strcmp(key, "debounce")) {
+		if (number(v, 0, 60000, &c->debounce_ms))
+			perr(ps, "debounce must be 0..60000 (milliseconds), "
+			     "not '%s'", qt(ps, v));
+	} else if (!strcmp(key, "rescan-interval")) {
+		if (duration_value(v, &c->rescan_interval_s))
+			perr(ps, "rescan-interval must be a duration such as "
+			     "30m, 4h or 1d (0: never), not '%s'", qt(ps, v));
+	} else if (!strcmp(key, "watch-backend")) {
+		if (!strcmp(v->buf, "inotify"))
+			c->watch_backend = WATCH_BACKEND_INOTIFY;
+		else if (!strcmp(v->buf, "fanotify"))
+			c->watch_backend = WATCH_BACKEND_FANOTIFY;
+		else
+			perr(ps, "watch-backend must be 'inotify' or "
+			     "'fanotify', not '%s'", qt(ps, v));
+	} else if (!strcmp(key, "content-max-file") ||
+		   !strcmp(key, "content-max-total")) {
+		int64_t *dst = key[12] == 'f' ? &c->content_max_file
+					      : &c->content_max_total;
+		if (size_value(v, dst))
+			perr(ps, "%s must be a size such as 512K, 4M or 1G "
+			     "(0: no limit), not '%s'", key, qt(ps, v));
+	} else {
+		es_setting(ps, key, v);
 	}
 }
 
@@ -921,9 +1124,23 @@ static void do_rule(struct parser *ps)
 	struct fim_config *c = ps->c;
 	struct strbuf pat = STRBUF_INIT;
 	struct fim_rule *r;
+	int content = 0;
 	size_t g;
 
-	if (want_args(ps, "rule", 2, "a pattern and a group: 'rule PATTERN GROUP'") ||
+	if (ps->ntok == 3) {
+		/* the optional flag: content retention for these paths */
+		if (!strcmp(ps->tok[2].buf, "content"))
+			content = CONTENT_KEEP;
+		else if (!strcmp(ps->tok[2].buf, "no-content"))
+			content = CONTENT_NEVER;
+		else {
+			perr(ps, "unknown rule flag '%s': use content or "
+			     "no-content", qt(ps, &ps->tok[2]));
+			goto out;
+		}
+		ps->ntok = 2;
+	}
+	if (want_args(ps, "rule", 2, "a pattern and a group: 'rule PATTERN GROUP [content|no-content]'") ||
 	    check_pattern(ps, "rule", &ps->tok[0], &pat))
 		goto out;
 	g = find_group(c, ps->tok[1].buf);
@@ -939,6 +1156,7 @@ static void do_rule(struct parser *ps)
 	r = APPEND(c->rules, c->nrules);
 	glob_init(&r->glob, &pat, ps->line);
 	r->group = g;
+	r->content = content;
 out:
 	strbuf_release(&pat);
 }
@@ -1508,6 +1726,43 @@ uint32_t config_attrs_for(const struct fim_config *c, const char *path,
 		if (glob_hit(&c->rules[i].glob, path, len))
 			return c->groups[c->rules[i].group].attrs;
 	return c->groups[c->default_group].attrs;
+}
+
+/*
+ * Never kept, whatever the rules say: a copy of these in the store would
+ * hand them to whoever reads the store (or Elasticsearch).
+ */
+static const char *const secrets[] = {
+	"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+	"/etc/security/opasswd", "/etc/ssh/ssh_host_*_key",
+	"/etc/ssl/private/**", "/etc/krb5.keytab", "/**/*.keytab",
+	"/**/*.key", "/**/*.pem", "/**/*.p12", "/**/*.pfx", "/**/*.jks",
+	"/**/id_rsa", "/**/id_dsa", "/**/id_ecdsa", "/**/id_ed25519",
+	"/**/id_ecdsa_sk", "/**/id_ed25519_sk", "/**/.ssh/id_*",
+	"/**/.gnupg/**", "/**/.pgpass", "/**/.netrc", "/**/.git-credentials",
+	"/**/.aws/credentials", "/**/.docker/config.json",
+	"/etc/NetworkManager/system-connections/**",
+	"/etc/wpa_supplicant/*.conf", "/etc/ppp/*-secrets",
+	"/etc/sudoers.d/**", "/var/lib/sss/**",
+};
+
+int config_is_secret(const char *path, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(secrets); i++)
+		if (glob_match(secrets[i], strlen(secrets[i]), path, len))
+			return 1;
+	return 0;
+}
+
+int config_content_for(const struct fim_config *c, const char *path,
+		       size_t len)
+{
+	if (config_is_secret(path, len))
+		return CONTENT_NEVER;
+	for (size_t i = c->nrules; i-- > 0;)
+		if (glob_hit(&c->rules[i].glob, path, len))
+			return c->rules[i].content;
+	return 0;
 }
 
 char *config_hashes_str(const struct fim_config *c)

@@ -35,7 +35,14 @@ enum {
 	ATTR_RDEV = 1u << 13,
 	ATTR_HASH = 1u << 14,
 	ATTR_STATE = 1u << 15,
-	ATTR_ALL = (1u << 16) - 1
+	ATTR_ALL = (1u << 16) - 1,
+	/*
+	 * Not an attribute: in a group it means "a proven append is not a
+	 * change" (the old content is an exact prefix of the new, so size,
+	 * times and hashes moving is just growth). Any rewrite of earlier
+	 * bytes is still reported.
+	 */
+	ATTR_GROWING = 1u << 16
 };
 
 /* Attribute name <-> bit ("sha256" etc. are hash names, not here). */
@@ -77,9 +84,14 @@ struct fim_group {
 struct fim_rule {
 	struct fim_glob glob;
 	size_t group;          /* index into config.groups */
+	int content;           /* CONTENT_KEEP, CONTENT_NEVER or 0 */
 };
 
+enum { CONTENT_NEVER = -1, CONTENT_KEEP = 1 };
+
 enum { REHASH_ALL = 0, REHASH_CHANGED = 1 };
+
+enum { WATCH_BACKEND_INOTIFY = 0, WATCH_BACKEND_FANOTIFY = 1 };
 
 struct fim_config {
 	char *path;            /* file it came from, NULL for built-in */
@@ -95,6 +107,24 @@ struct fim_config {
 	int one_filesystem;    /* 1 = do not cross mount points */
 	int busy_ms;           /* wait for the store lock */
 	int retries;           /* attempts for a file that changes while read */
+	int64_t content_max_file;   /* keep no file bigger than this */
+	int64_t content_max_total;  /* bytes kept in the store, 0 = no limit */
+	/* Elasticsearch shipping (report/es.h); NULL or 0: not set. */
+	char *es_url;          /* "elasticsearch": queue events, ship there */
+	char *kibana_url;      /* "kibana": es-setup imports the dashboard */
+	char *es_namespace;    /* data stream namespace ("default") */
+	char *es_api_key_file, *es_credentials_file, *es_ca_file;
+	char *es_pinned_key;
+	int es_insecure_http;  /* allow http:// to a loopback address */
+	int outbox_max;        /* events waiting for Elasticsearch, at most */
+	int es_connect_ms, es_read_ms, es_request_ms;
+	int es_batch;          /* documents per _bulk request */
+	int es_backoff_ms, es_backoff_max_ms;
+	int ship_timeout_ms;   /* ship gives up after this long stuck */
+	/* `watch` (scanner/watch.c) */
+	int debounce_ms;       /* a path is scanned once quiet this long */
+	int64_t rescan_interval_s;  /* full rescan period, 0 = never */
+	int watch_backend;     /* WATCH_BACKEND_* */
 	size_t default_group;  /* group for paths no rule names ("all") */
 };
 
@@ -127,6 +157,17 @@ int config_excluded(const struct fim_config *c, const char *path,
 /* ATTR_* bits that count for `path` (last matching rule wins). */
 uint32_t config_attrs_for(const struct fim_config *c, const char *path,
 			  size_t len);
+
+/*
+ * Keep the bytes of `path`? CONTENT_NEVER for secrets (a built-in list
+ * that no rule can override: /etc/shadow, private keys, ...) and for
+ * paths whose last matching rule says no-content; CONTENT_KEEP when it
+ * says content; 0 otherwise (the command line decides).
+ */
+int config_content_for(const struct fim_config *c, const char *path,
+		       size_t len);
+/* Is `path` on the built-in list of secrets? */
+int config_is_secret(const char *path, size_t len);
 
 /* "sha256,sha512" for the configured hashes (caller frees). */
 char *config_hashes_str(const struct fim_config *c);

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "platform/platform.h"
+#include "scanner/chunk.h"
 #include "scanner/scanner.h"
 
 /* Large enough to amortize read(2), small enough to stay in L2. */
@@ -34,6 +35,9 @@ struct scan_hasher {
 		unsigned char len;        /* digest bytes */
 	} a[ARRAY_SIZE(((struct fim_config *)0)->hash_ids)];
 	unsigned char *buf;               /* HASH_BUF_SIZE bytes */
+	EVP_MD_CTX *prefix;               /* scratch for the append proof */
+	struct chunker ck;
+	int no_chunks;                    /* FIMSCAN_NO_CHUNKS=1 (benchmarks) */
 };
 
 void scan_hasher_free(struct scan_hasher *h)
@@ -45,6 +49,8 @@ void scan_hasher_free(struct scan_hasher *h)
 		EVP_MD_free(h->a[i].md);
 	}
 	free(h->buf);
+	EVP_MD_CTX_free(h->prefix);
+	chunker_release(&h->ck);
 	free(h);
 }
 
@@ -98,6 +104,13 @@ struct scan_hasher *scan_hasher_new(const struct fim_config *cfg)
 		}
 	}
 	h->buf = xmalloc(HASH_BUF_SIZE);
+	/* A benchmark knob (scanner.h), read once per hasher. */
+	h->no_chunks = getenv("FIMSCAN_NO_CHUNKS") &&
+		       !strcmp(getenv("FIMSCAN_NO_CHUNKS"), "1");
+	if (!(h->prefix = EVP_MD_CTX_new()))
+		die("out of memory");
+	/* one chunker per hasher, reset per file: no allocation per file */
+	chunker_init(&h->ck, &chunk_params_default, NULL);
 	return h;
 fail:
 	scan_hasher_free(h);
@@ -112,20 +125,64 @@ static int ssl_fail(void)
 	return -1;
 }
 
+/*
+ * The append proof: the old version's digest equals the digest of the
+ * new file's first old-size bytes. Called with the algorithm whose
+ * context has seen exactly those bytes; a copy is finalized, so the
+ * running hash goes on untouched.
+ */
+static int check_prefix(struct scan_hasher *h, size_t i, struct fim_entry *e)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	if (!EVP_MD_CTX_copy_ex(h->prefix, h->a[i].ctx) ||
+	    !EVP_DigestFinal_ex(h->prefix, md, &len))
+		return ssl_fail();
+	if (len == e->prev.len && !memcmp(md, e->prev.digest, len))
+		e->prefix = e->prev.born;
+	return 0;
+}
+
+/* Index of the algorithm the append proof uses, or h->n for none. */
+static size_t prefix_algo(const struct scan_hasher *h,
+			  const struct fim_entry *e)
+{
+	size_t i = h->n;
+
+	if (e->prev.born && e->prev.alg && e->prev.size &&
+	    e->prev.size < e->size)
+		for (i = 0; i < h->n && h->a[i].id != e->prev.alg; i++)
+			;
+	return i;
+}
+
 int scan_hash_fd(struct scan_hasher *h, int fd, struct fim_entry *e,
 		 uint64_t *bytes_read)
 {
 	uint64_t total = 0, limit = e->size;
-	size_t off = 0;
+	size_t off = 0, pa = prefix_algo(h, e);
 
 	*bytes_read = 0;
 	e->hashes_len = 0;
+	e->prefix = 0;
+	strbuf_reset(&e->chunks);
+	strbuf_reset(&e->data);
+	if (!h->no_chunks)
+		chunker_reset(&h->ck, &e->chunks);
 	plat_advise_sequential(fd);
 	for (size_t i = 0; i < h->n; i++)
 		if (!EVP_DigestInit_ex2(h->a[i].ctx, h->a[i].md, NULL))
 			return ssl_fail();
-	for (;;) {
-		ssize_t r = plat_read(fd, h->buf, HASH_BUF_SIZE);
+	/*
+	 * Read the size fstat gave and no more: a file that grew meanwhile
+	 * shows in the fstat after hashing (and is retried), so asking for
+	 * the end-of-file 0 would only cost every file one more read(2).
+	 */
+	while (total < limit) {
+		uint64_t want = limit - total;
+		ssize_t r = plat_read(fd, h->buf, want < HASH_BUF_SIZE ?
+					     (size_t)want : HASH_BUF_SIZE);
 
 		if (r < 0) {
 			*bytes_read = total;
@@ -133,19 +190,34 @@ int scan_hash_fd(struct scan_hasher *h, int fd, struct fim_entry *e,
 		}
 		if (r == 0)
 			break;
-		total += (uint64_t)r;
-		for (size_t i = 0; i < h->n; i++)
-			if (!EVP_DigestUpdate(h->a[i].ctx, h->buf, (size_t)r))
+		for (size_t i = 0; i < h->n; i++) {
+			size_t cut = 0;
+			/* stop once at the old size for the append proof */
+			if (i == pa && total < e->prev.size &&
+			    total + (uint64_t)r >= e->prev.size) {
+				cut = (size_t)(e->prev.size - total);
+				if (!EVP_DigestUpdate(h->a[i].ctx, h->buf, cut) ||
+				    check_prefix(h, i, e))
+					return ssl_fail();
+			}
+			if (!EVP_DigestUpdate(h->a[i].ctx, h->buf + cut,
+					      (size_t)r - cut))
 				return ssl_fail();
+		}
+		if (!h->no_chunks)
+			chunker_update(&h->ck, h->buf, (size_t)r);
+		if (e->keep)
+			strbuf_add(&e->data, h->buf, (size_t)r);
+		total += (uint64_t)r;
 		if (scan_stop_requested()) {
 			*bytes_read = total;
 			errno = EINTR;
 			return -1;
 		}
-		if (total > limit)
-			break;
 	}
 	*bytes_read = total;
+	if (!h->no_chunks)
+		chunker_final(&h->ck);
 	for (size_t i = 0; i < h->n; i++) {
 		unsigned char *out = e->hashes + off + 2;
 		unsigned len = 0;

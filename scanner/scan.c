@@ -32,6 +32,7 @@
 
 #include "platform/platform.h"
 #include "scanner/scan-private.h"
+#include "scanner/chunk.h"
 #include "scanner/scanner.h"
 
 #define CHUNK_NAMES 512          /* names per chunk (one store range) */
@@ -108,6 +109,7 @@ struct progress {
 
 struct scan {
 	const struct scan_options *opt;
+	int content_rules;       /* some rule says content (keep_content) */
 	const struct fim_config *cfg;
 	struct store *st, *rd;
 	int retries;
@@ -131,6 +133,7 @@ struct scan {
 
 	const char *const *roots;          /* deduplicated */
 	const size_t *rootlens;
+	const unsigned char *shallow;      /* per root: its entry only */
 	size_t nroots;
 
 	struct store_file_id own[8];
@@ -301,9 +304,16 @@ static int snap_fn(const struct snapshot_info *si, void *data)
 	return 0;
 }
 
-static int64_t snap_started(const struct scan *s, int64_t id)
+/*
+ * The start of snapshot `id`. Without a progress display the table is
+ * filled on demand from the read connection (walker thread only): a
+ * watch batch then costs nothing per stored snapshot, and a store
+ * written by `watch` has one every few seconds.
+ */
+static int64_t snap_started(struct scan *s, int64_t id)
 {
 	size_t lo = 0, hi = s->ntimes;
+	int64_t started;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -315,7 +325,16 @@ static int64_t snap_started(const struct scan *s, int64_t id)
 		else
 			hi = mid;
 	}
-	return 0;
+	if (s->opt->progress || !s->rd)
+		return 0;        /* the table is complete */
+	started = store_snapshot_started(s->rd, id);
+	ALLOC_GROW(s->times, s->ntimes + 1, s->times_alloc);
+	memmove(s->times + lo + 1, s->times + lo,
+		(s->ntimes - lo) * sizeof(*s->times));
+	s->times[lo].id = id;
+	s->times[lo].started = started;
+	s->ntimes++;
+	return started;
 }
 
 /* ---- directory refs, chunks and queues ----------------------------- */
@@ -348,15 +367,23 @@ static void dirref_put(struct dirref *d)
 /* Clear an entry for reuse, keeping its buffers. */
 static void entry_reset(struct fim_entry *e)
 {
-	struct strbuf name = e->name, target = e->target, xattrs = e->xattrs;
+	struct strbuf name = e->name, target = e->target, xattrs = e->xattrs,
+		      chunks = e->chunks, data = e->data;
 
 	fim_entry_init(e);
 	e->name = name;
 	e->target = target;
 	e->xattrs = xattrs;
+	e->chunks = chunks;
+	e->data = data;
 	strbuf_reset(&e->name);
 	strbuf_reset(&e->target);
 	strbuf_reset(&e->xattrs);
+	strbuf_reset(&e->chunks);
+	/* kept bytes can be a megabyte: do not let the pool hoard them */
+	if (e->data.alloc > 65536)
+		strbuf_release(&e->data);
+	strbuf_reset(&e->data);
 }
 
 static void chunk_free(struct chunk *c)
@@ -581,6 +608,40 @@ static void entry_unstable(struct worker *wk, struct chunk *c,
 }
 
 /*
+ * Keep this file's bytes? Secrets never (config_content_for); otherwise
+ * a content / no-content rule decides, else --keep-content; and nothing
+ * over content-max-file, said with the way out.
+ */
+static int keep_content(struct worker *wk, const struct chunk *c,
+			const struct fim_entry *e)
+{
+	const struct scan *s = wk->s;
+	const struct fim_config *cfg = s->cfg;
+	int want;
+
+	/* Nothing asks for content: skip the patterns (every file). */
+	if (!s->opt->keep_content && !e->prev.content && !s->content_rules)
+		return 0;
+	path_join(&wk->tmp, c->dirpath.buf, c->dirpath.len, e->name.buf,
+		  e->name.len);
+	want = config_content_for(cfg, wk->tmp.buf, wk->tmp.len);
+	/* Without a rule, the bytes of a file whose last version was kept
+	 * stay kept, so its next change is exact too. */
+	if (want == CONTENT_NEVER ||
+	    (!want && !s->opt->keep_content && !e->prev.content))
+		return 0;
+	if (cfg->content_max_file && e->size > (uint64_t)cfg->content_max_file) {
+		warning("not keeping the bytes of %s: %llu bytes is more than "
+			"content-max-file (%lld); raise it in the config",
+			escaped(wk->tmp.buf, wk->tmp.len),
+			(unsigned long long)e->size,
+			(long long)cfg->content_max_file);
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * Open, check, hash and check again one regular file (security.md: "swap
  * the file between stat and open, or rewrite it while hashing"). The
  * entry ends up with the stat data of the last fstat, so the stat data
@@ -632,6 +693,7 @@ static void hash_file(struct worker *wk, struct chunk *c, size_t i)
 		if (!e->has_iflags)
 			e->iflags = 0;
 		e->size = (uint64_t)a.st_size;  /* read no further than this */
+		e->keep = attempt == 1 ? keep_content(wk, c, e) : e->keep;
 		r = scan_hash_fd(wk->h, fd, e, &nread);
 		err = errno;
 		atomic_fetch_add(&s->bytes, (long long)nread);
@@ -891,6 +953,7 @@ struct frame {
 	struct strbuf lo;        /* exclusive lower bound of the next chunk */
 	int has_lo;
 	int exact;               /* pseudo frame: the parent of a root */
+	int shallow;             /* ... of a root not to walk below */
 	int chunked;             /* a chunk was made (an empty dir has one) */
 	int dead;                /* moved away: the rest is not scanned */
 	struct sub *subs;        /* subdirectories of the last chunk */
@@ -911,7 +974,7 @@ struct walker {
 	struct trust {           /* rehash = changed: per chunk */
 		struct chunk *c;
 		size_t i;
-		const struct scan *s;
+		struct scan *s;
 	} trust;
 };
 
@@ -1191,6 +1254,32 @@ static int cmp_names(const struct fim_entry *a, const struct fim_entry *b)
  * inode flags cannot change without moving ctime, so they come along
  * (for directories too, which then need no open just for them).
  */
+/*
+ * What the worker needs to prove an append: the previous version's size
+ * and digest (the first configured algorithm it has).
+ */
+static void remember_prev(struct fim_entry *e, const struct fim_entry *o)
+{
+	size_t i = 0;
+
+	memset(&e->prev, 0, sizeof(e->prev));
+	if (o->state != FS_OK || !o->hashes_len)
+		return;
+	e->prev.born = o->born;
+	e->prev.size = o->size;
+	e->prev.clist_id = o->clist_id;
+	e->prev.content = o->content;
+	while (i + 2 <= o->hashes_len) {
+		unsigned len = o->hashes[i + 1];
+		if (i + 2 + len > o->hashes_len || len > sizeof(e->prev.digest))
+			break;
+		e->prev.alg = o->hashes[i];
+		e->prev.len = len;
+		memcpy(e->prev.digest, o->hashes + i + 2, len);
+		break;
+	}
+}
+
 static int trust_fn(const struct fim_entry *o, void *data)
 {
 	struct trust *t = data;
@@ -1204,6 +1293,10 @@ static int trust_fn(const struct fim_entry *o, void *data)
 	e = &c->ents[t->i];
 	if (cmp_names(e, o))
 		return 0;
+	if (S_ISREG(e->mode) && S_ISREG(o->mode))
+		remember_prev(e, o);
+	if (t->s->cfg->rehash != REHASH_CHANGED)
+		return 0;
 	if (o->state != FS_OK || o->dev != e->dev || o->ino != e->ino ||
 	    o->ctime_ns != e->ctime_ns || o->mode != e->mode ||
 	    o->ctime_ns + scan_racy_ns >= snap_started(t->s, o->born))
@@ -1214,6 +1307,8 @@ static int trust_fn(const struct fim_entry *o, void *data)
 			return 0;
 		memcpy(e->hashes, o->hashes, o->hashes_len);
 		e->hashes_len = o->hashes_len;
+		e->clist_id = o->clist_id;
+		e->content = o->content;
 		e->trusted = 1;
 	} else if (S_ISDIR(e->mode)) {
 		c->eflags[t->i] |= EF_ATTRS;
@@ -1268,6 +1363,8 @@ static void walk_dir_entry(struct walker *w, struct frame *f,
 			e->iflags = 0;
 		plat_close(fd);
 	}
+	if (f->shallow)
+		return;         /* a shallow root: its entry, not below */
 	ALLOC_GROW(f->subs, f->nsubs + 1, f->subs_alloc);
 	sb = &f->subs[f->nsubs++];
 	sb->name = fname;
@@ -1317,8 +1414,10 @@ static int walk_chunk(struct walker *w)
 			int err = errno;
 
 			if (err == ENOENT && f->exact) {
-				scan_warn(s, "root %s does not exist",
-					  entry_msg_path(w, f, name, len));
+				if (!s->opt->missing_ok)
+					scan_warn(s, "root %s does not exist",
+						  entry_msg_path(w, f, name,
+								 len));
 				continue;
 			}
 			if (err == ENOENT) {
@@ -1402,7 +1501,9 @@ ranged:
 		c->has_hi = 0;
 	}
 
-	if (cfg->rehash == REHASH_CHANGED && s->rd && c->n) {
+	/* The stored versions: for rehash = changed, and for the append
+	 * proof of every file that grew. */
+	if (s->rd && c->n) {
 		struct store_range r = {
 			.dir = c->dirpath.buf, .dirlen = c->dirpath.len,
 			.lo = c->has_lo ? c->lo.buf : NULL, .lolen = c->lo.len,
@@ -1530,7 +1631,8 @@ static void walk(struct walker *w)
  * parent directory, merged as an exact range so its siblings are not
  * touched. The root "/" is the entry ("", "/").
  */
-static void walk_root(struct walker *w, const char *root, size_t len)
+static void walk_root(struct walker *w, const char *root, size_t len,
+		      int shallow)
 {
 	struct scan *s = w->s;
 	size_t dirlen, namelen;
@@ -1557,7 +1659,9 @@ static void walk_root(struct walker *w, const char *root, size_t len)
 			return;
 		}
 		/* gone with its parent: remove what was stored */
-		scan_warn(s, "root %s does not exist", escaped(root, len));
+		if (!s->opt->missing_ok)
+			scan_warn(s, "root %s does not exist",
+				  escaped(root, len));
 		if (!(c = chunk_get(s)))
 			return;
 		strbuf_add(&c->dirpath, root, dirlen);
@@ -1573,6 +1677,7 @@ static void walk_root(struct walker *w, const char *root, size_t len)
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->exact = 1;
+	f->shallow = shallow;
 	f->arena = xmemdup(name, namelen);
 	f->names = xmalloc(sizeof(*f->names));
 	f->names[0] = f->arena;
@@ -1597,24 +1702,30 @@ static int lstat_dev(const char *path, size_t len, uint64_t *dev)
  * Drop roots inside other roots (and repeats): each entry once. A root
  * inside another one but on another filesystem stays when the walk does
  * not cross mount points: listing /boot/efi beside /boot asks for it.
+ * A shallow root covers only itself (a deep root of the same path covers
+ * it).
  */
 static size_t dedupe_roots(const struct scan_options *opt,
-			   const char **roots, size_t *lens)
+			   const char **roots, size_t *lens,
+			   unsigned char *shallow)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < opt->nroots; i++) {
-		int covered = 0;
+		int si = opt->shallow && opt->shallow[i], covered = 0;
 
 		for (size_t j = 0; j < opt->nroots && !covered; j++) {
 			int same = opt->rootlens[i] == opt->rootlens[j] &&
 				   !memcmp(opt->roots[i], opt->roots[j],
 					   opt->rootlens[i]);
+			int sj = opt->shallow && opt->shallow[j];
 			uint64_t di, dj;
 
-			if (i == j || (same && j > i) ||
+			if (i == j ||
 			    !path_is_under(opt->roots[i], opt->rootlens[i],
 					   opt->roots[j], opt->rootlens[j]))
+				continue;
+			if (same ? (sj && !si) || (sj == si && j > i) : sj)
 				continue;
 			covered = 1;
 			if (!same && opt->cfg->one_filesystem &&
@@ -1625,6 +1736,7 @@ static size_t dedupe_roots(const struct scan_options *opt,
 		}
 		if (!covered) {
 			roots[n] = opt->roots[i];
+			shallow[n] = si;
 			lens[n++] = opt->rootlens[i];
 		}
 	}
@@ -1689,6 +1801,7 @@ int scan_run(struct store *st, struct store *rd,
 	struct worker *wk;
 	const char **roots = xcalloc(opt->nroots + 1, sizeof(*roots));
 	size_t *lens = xcalloc(opt->nroots + 1, sizeof(*lens)), nroots;
+	unsigned char *shallow = xcalloc(opt->nroots + 1, 1);
 	struct snapshot_start ss;
 	struct snapshot_counts counts;
 	pthread_condattr_t ca;
@@ -1700,6 +1813,8 @@ int scan_run(struct store *st, struct store *rd,
 	memset(&w, 0, sizeof(w));
 	memset(&wr, 0, sizeof(wr));
 	s->opt = opt;
+	for (size_t i = 0; i < cfg->nrules; i++)
+		s->content_rules |= cfg->rules[i].content == CONTENT_KEEP;
 	s->cfg = cfg;
 	s->st = st;
 	s->rd = rd;
@@ -1707,9 +1822,10 @@ int scan_run(struct store *st, struct store *rd,
 	s->threads = cfg->threads > 0 ? cfg->threads : ncpus();
 	if (s->threads > 256)
 		s->threads = 256;
-	nroots = dedupe_roots(opt, roots, lens);
+	nroots = dedupe_roots(opt, roots, lens, shallow);
 	s->roots = roots;
 	s->rootlens = lens;
+	s->shallow = shallow;
 	s->nroots = nroots;
 	w.s = s;
 	strbuf_init(&w.path, 0);
@@ -1735,7 +1851,7 @@ int scan_run(struct store *st, struct store *rd,
 			goto out;
 		}
 	}
-	if (opt->progress || (cfg->rehash == REHASH_CHANGED && rd)) {
+	if (opt->progress) {
 		struct snap_find sf = { s, roots, lens, nroots };
 
 		if ((ret = store_snapshot_foreach(st, snap_fn, &sf)))
@@ -1750,6 +1866,21 @@ int scan_run(struct store *st, struct store *rd,
 	ss.config = cfg->text ? cfg->text : "";
 	ss.hashes = hashes;
 	ss.busy_ms = cfg->busy_ms;
+	ss.content_max_total = cfg->content_max_total;
+	{
+		/* Lists cut differently would make every chunk differ. */
+		char *mine = chunk_params_id(&chunk_params_default);
+		const char *theirs = store_chunk_params(st);
+		if (*theirs && strcmp(mine, theirs)) {
+			error("store %s was chunked with '%s' but this fimscan "
+			      "cuts with '%s': use the fimscan that created it",
+			      store_path(st), theirs, mine);
+			free(mine);
+			ret = EXIT_STORE;
+			goto out;
+		}
+		free(mine);
+	}
 	if ((ret = store_begin_snapshot(st, &ss, &snap)))
 		goto out;
 	began = 1;
@@ -1776,7 +1907,7 @@ int scan_run(struct store *st, struct store *rd,
 	}
 
 	for (size_t i = 0; i < nroots && !aborting(s); i++)
-		walk_root(&w, roots[i], lens[i]);
+		walk_root(&w, roots[i], lens[i], shallow[i]);
 
 	/* drain: every chunk merged (or dropped when aborting) */
 	pthread_mutex_lock(&s->lock);
@@ -1804,7 +1935,14 @@ out:
 			counts.warnings = atomic_load(&s->warnings);
 			counts.unstable = atomic_load(&s->unstable);
 			counts.bytes_hashed = atomic_load(&s->bytes);
-			ret = store_commit_snapshot(st, &counts);
+			/* Work that must commit with the snapshot or not at
+			 * all (events for the outbox). */
+			if (opt->before_commit &&
+			    (ret = opt->before_commit(st, snap,
+						      opt->hook_data)))
+				store_abort_snapshot(st);
+			else
+				ret = store_commit_snapshot(st, &counts);
 		}
 	}
 	if (opt->progress) {
@@ -1845,6 +1983,7 @@ out:
 	free(hashes);
 	free(roots);
 	free(lens);
+	free(shallow);
 	free(s);
 	return ret;
 }

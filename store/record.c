@@ -47,7 +47,9 @@ void fim_entry_init(struct fim_entry *e)
 	strbuf_init(&e->target, 0);
 	strbuf_init(&e->xattrs, 0);
 	e->hashes_len = 0;
-	e->born = e->died = 0;
+	memset(&e->born, 0, sizeof(*e) - offsetof(struct fim_entry, born));
+	strbuf_init(&e->chunks, 0);
+	strbuf_init(&e->data, 0);
 }
 
 void fim_entry_release(struct fim_entry *e)
@@ -55,13 +57,16 @@ void fim_entry_release(struct fim_entry *e)
 	strbuf_release(&e->name);
 	strbuf_release(&e->target);
 	strbuf_release(&e->xattrs);
+	strbuf_release(&e->chunks);
+	strbuf_release(&e->data);
 	fim_entry_init(e);
 }
 
 void fim_entry_copy(struct fim_entry *dst, const struct fim_entry *src)
 {
 	struct strbuf name = dst->name, target = dst->target,
-		      xattrs = dst->xattrs;
+		      xattrs = dst->xattrs, chunks = dst->chunks,
+		      data = dst->data;
 
 	memcpy(dst, src, offsetof(struct fim_entry, hashes));
 	dst->name = name;
@@ -75,8 +80,14 @@ void fim_entry_copy(struct fim_entry *dst, const struct fim_entry *src)
 	strbuf_add(&dst->xattrs, src->xattrs.buf, src->xattrs.len);
 	memcpy(dst->hashes, src->hashes, src->hashes_len);
 	dst->hashes_len = src->hashes_len;
-	dst->born = src->born;
-	dst->died = src->died;
+	memcpy(&dst->born, &src->born,
+	       sizeof(*dst) - offsetof(struct fim_entry, born));
+	dst->chunks = chunks;
+	dst->data = data;
+	strbuf_reset(&dst->chunks);
+	strbuf_add(&dst->chunks, src->chunks.buf, src->chunks.len);
+	strbuf_reset(&dst->data);
+	strbuf_add(&dst->data, src->data.buf, src->data.len);
 }
 
 enum fim_type fim_type_of(uint32_t mode)

@@ -20,19 +20,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/store-private.h"
 
 #define STORE_APP_ID 0x46494d53   /* "FIMS" */
-#define STORE_SCHEMA 1
+#define STORE_SCHEMA 4
+
+/*
+ * Migrations: migrations[v] turns schema version v into v + 1. They run
+ * in one transaction when a store is opened, so a store is either fully
+ * at the old version or fully at the new one.
+ */
+static int (*const migrations[STORE_SCHEMA])(struct store *) = {
+	[1] = st_migrate_content,
+	[2] = st_migrate_outbox,
+	[3] = st_migrate_events,
+};
 
 enum {
 	S_DIR_GET, S_DIR_INS, S_DIR_SUB, S_DIR_ALL,
 	S_RANGE_LH, S_RANGE_L, S_RANGE_H, S_RANGE_ALL, S_RANGE_EQ,
-	S_VER_INS, S_VER_KILL, S_VER_DEL, S_LOG, S_LOG_DIR, S_KILL_DIR,
+	S_VER_INS, S_VER_KILL, S_VER_DEL, S_VER_SETCONTENT, S_LOG, S_LOG_DIR, S_KILL_DIR,
 	S_AT, S_AT_BORN, S_OVERRIDE, S_VERSIONS,
 	S_NAME_PUT, S_NAME_GET,
 	S_COUNT
 };
+
+_Static_assert(S_COUNT <= STORE_STMTS, "raise STORE_STMTS");
 
 static const char *const sql[S_COUNT] = {
 	[S_DIR_GET] = "SELECT id, created FROM dir WHERE path = ?1",
@@ -42,7 +55,8 @@ static const char *const sql[S_COUNT] = {
 		      "OR (path >= ?2 AND path < ?3)",
 	[S_DIR_ALL] = "SELECT id FROM dir WHERE path >= ?1",
 #define VCOLS "name, born, died, mode, uid, gid, size, mtime, ctime, ino, " \
-	      "dev, nlink, rdev, target, xattrs, iflags, hashes, state"
+	      "dev, nlink, rdev, target, xattrs, iflags, hashes, state, " \
+	      "clist, content, prefix"
 	[S_RANGE_LH] = "SELECT " VCOLS " FROM version WHERE dir = ?1 AND "
 		       "name > ?2 AND name <= ?3 AND died IS NULL ORDER BY name",
 	[S_RANGE_L] = "SELECT " VCOLS " FROM version WHERE dir = ?1 AND "
@@ -55,11 +69,13 @@ static const char *const sql[S_COUNT] = {
 		       "name = ?2 AND died IS NULL",
 	[S_VER_INS] = "INSERT INTO version(dir, " VCOLS ") VALUES(?1, ?2, ?3, "
 		      "NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-		      "?15, ?16, ?17, ?18)",
+		      "?15, ?16, ?17, ?18, ?19, ?20, ?21)",
 	[S_VER_KILL] = "UPDATE version SET died = ?4 WHERE dir = ?1 AND "
 		       "name = ?2 AND born = ?3",
 	[S_VER_DEL] = "DELETE FROM version WHERE dir = ?1 AND name = ?2 AND "
 		      "born = ?3",
+	[S_VER_SETCONTENT] = "UPDATE version SET clist = ?4, content = ?5 "
+			     "WHERE dir = ?1 AND name = ?2 AND born = ?3",
 	[S_LOG] = "INSERT OR IGNORE INTO change(snap, dir, name) "
 		  "VALUES(?1, ?2, ?3)",
 	[S_LOG_DIR] = "INSERT OR IGNORE INTO change(snap, dir, name) "
@@ -80,31 +96,9 @@ static const char *const sql[S_COUNT] = {
 	[S_NAME_GET] = "SELECT name FROM idname WHERE kind = ?1 AND id = ?2",
 };
 
-struct name_cache {
-	int kind;
-	uint32_t id;
-	char *name;               /* NULL: looked up, unknown */
-};
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *stmt[S_COUNT];
-	int64_t snap;             /* snapshot being written, 0 if none */
-	int snap_kind;
-	struct strbuf dir;        /* dir path cached in dir_id */
-	int64_t dir_id;           /* 0: nothing cached */
-	int dir_new;              /* dir row created by this snapshot */
-	int64_t entries, added, removed, changed;
-	struct name_cache *names;
-	size_t nnames, names_alloc;
-	struct fim_entry *old;    /* store_merge: the stored range */
-	size_t old_alloc;
-};
-
 /* ---- opening ------------------------------------------------------- */
 
-static int db_error(struct store *st, const char *what)
+int st_error(struct store *st, const char *what)
 {
 	int code = sqlite3_extended_errcode(st->db);
 
@@ -128,10 +122,10 @@ static int db_error(struct store *st, const char *what)
 	}
 }
 
-static int exec(struct store *st, const char *q)
+int st_exec(struct store *st, const char *q)
 {
 	if (sqlite3_exec(st->db, q, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	return 0;
 }
 
@@ -200,6 +194,31 @@ static int mkdir_parents(const char *path)
 	return ret;
 }
 
+static int migrate(struct store *st, int64_t ver)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int ret;
+
+	if ((ret = st_begin(st, 5000)))
+		return ret;
+	for (; ver < STORE_SCHEMA; ver++) {
+		if ((ret = migrations[ver](st)))
+			goto fail;
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "PRAGMA user_version = %lld", (long long)ver + 1);
+		if ((ret = st_exec(st, sb.buf)))
+			goto fail;
+	}
+	strbuf_release(&sb);
+	return st_exec(st, "COMMIT");
+fail:
+	strbuf_release(&sb);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	error("cannot upgrade store %s to schema version %d; it was left as "
+	      "it was", st->path, STORE_SCHEMA);
+	return ret;
+}
+
 static int check_schema(struct store *st, int flags)
 {
 	int64_t app = 0, ver = 0, tables = 0;
@@ -219,27 +238,29 @@ static int check_schema(struct store *st, int flags)
 			return EXIT_NOSNAP;
 		}
 		/* A fresh file: WAL is persistent, set it once. */
-		if ((ret = exec(st, "PRAGMA journal_mode = WAL")) ||
-		    (ret = exec(st, "BEGIN IMMEDIATE")))
+		if ((ret = st_exec(st, "PRAGMA journal_mode = WAL")) ||
+		    (ret = st_exec(st, "BEGIN IMMEDIATE")))
 			return ret;
-		if ((ret = exec(st, schema))) {
+		if ((ret = st_exec(st, schema))) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			return ret;
 		}
-		return exec(st, "COMMIT");
+		if ((ret = st_exec(st, "COMMIT")))
+			return ret;
+		return migrate(st, 1);
 	}
 	if (app != STORE_APP_ID) {
 		error("%s is not a fimscan store (application id 0x%llx); "
 		      "refusing to touch it", st->path, (unsigned long long)app);
 		return EXIT_STORE;
 	}
-	if (ver != STORE_SCHEMA) {
+	if (ver < 1 || ver > STORE_SCHEMA) {
 		error("store %s has schema version %lld, this fimscan knows "
-		      "version %d: use the fimscan that wrote it, or a newer one",
-		      st->path, (long long)ver, STORE_SCHEMA);
+		      "versions 1 to %d: use the fimscan that wrote it, or a "
+		      "newer one", st->path, (long long)ver, STORE_SCHEMA);
 		return EXIT_STORE;
 	}
-	return 0;
+	return ver < STORE_SCHEMA ? migrate(st, ver) : 0;
 }
 
 int store_open(struct store **out, const char *path, int flags)
@@ -250,6 +271,7 @@ int store_open(struct store **out, const char *path, int flags)
 	int ret;
 
 	st->path = xstrdup(path);
+	st->flags = flags;
 	strbuf_init(&st->dir, 0);
 	*out = NULL;
 	if (flags & STORE_WRITE) {
@@ -298,10 +320,10 @@ int store_open(struct store **out, const char *path, int flags)
 	}
 	/* The writer gets a cache that holds a big snapshot's hot pages;
 	 * readers (rehash lookups, diff) need little. */
-	if ((ret = exec(st, "PRAGMA cell_size_check = ON;"
+	if ((ret = st_exec(st, "PRAGMA cell_size_check = ON;"
 			    "PRAGMA synchronous = FULL;"
 			    "PRAGMA foreign_keys = OFF;")) ||
-	    (ret = exec(st, flags & STORE_WRITE ? "PRAGMA cache_size = -16384"
+	    (ret = st_exec(st, flags & STORE_WRITE ? "PRAGMA cache_size = -16384"
 						: "PRAGMA cache_size = -4096")))
 		goto fail;
 	if ((ret = check_schema(st, flags)))
@@ -319,6 +341,9 @@ void store_close(struct store *st)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int i = 0; i < EXT_COUNT; i++)
+		sqlite3_finalize(st->ext[i]);
+	store_content_free(st);
 	if (st->snap)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(st->db);
@@ -378,20 +403,36 @@ static sqlite3_stmt *stmt(struct store *st, int i)
 	return s;
 }
 
-static void bind_blob(sqlite3_stmt *s, int i, const void *p, size_t len)
+sqlite3_stmt *st_ext(struct store *st, int slot, const char *q)
+{
+	sqlite3_stmt *s = st->ext[slot];
+
+	if (!s) {
+		if (sqlite3_prepare_v3(st->db, q, -1, SQLITE_PREPARE_PERSISTENT,
+				       &s, NULL) != SQLITE_OK)
+			die("cannot prepare statement: %s: %s", q,
+			    sqlite3_errmsg(st->db));
+		st->ext[slot] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+void st_bind_blob(sqlite3_stmt *s, int i, const void *p, size_t len)
 {
 	/* An empty name is still a BLOB, never NULL. */
 	sqlite3_bind_blob64(s, i, len ? p : "", len, SQLITE_STATIC);
 }
 
 /* Step a statement that returns no rows. */
-static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
+int st_step_done(struct store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_error(st, what);
+		return st_error(st, what);
 	return 0;
 }
 
@@ -431,6 +472,10 @@ static void row_to_entry(sqlite3_stmt *s, struct fim_entry *e)
 		e->hashes_len = n;
 	}
 	e->state = sqlite3_column_int(s, 17);
+	e->clist_id = sqlite3_column_type(s, 18) == SQLITE_NULL ? -1 :
+		      sqlite3_column_int64(s, 18);
+	e->content = sqlite3_column_int(s, 19) != 0;
+	e->prefix = sqlite3_column_int64(s, 20);
 	e->trusted = 0;
 	e->err = 0;
 }
@@ -447,7 +492,7 @@ const char *snap_kind_name(int kind)
 	}
 }
 
-static int64_t meta_int(struct store *st, const char *key)
+int64_t st_meta_int(struct store *st, const char *key)
 {
 	sqlite3_stmt *s;
 	int64_t v = 0;
@@ -462,19 +507,19 @@ static int64_t meta_int(struct store *st, const char *key)
 	return v;
 }
 
-static int meta_set_int(struct store *st, const char *key, int64_t v)
+int st_meta_set_int(struct store *st, const char *key, int64_t v)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value)"
 			       " VALUES(?1, ?2)", -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, v);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : db_error(st, "store");
+	return rc == SQLITE_DONE ? 0 : st_error(st, "store");
 }
 
 /* The nth newest snapshot id (0 = latest), 0 when there is none. */
@@ -516,7 +561,7 @@ int store_resolve(struct store *st, const char *ref, struct store_ref *out)
 	out->overlay = 0;
 	out->snap = 0;
 	if (!strcmp(ref, "baseline")) {
-		out->snap = meta_int(st, "baseline");
+		out->snap = st_meta_int(st, "baseline");
 		out->overlay = 1;
 		if (!out->snap) {
 			error("no baseline in %s yet: run 'fimscan baseline' "
@@ -581,7 +626,7 @@ static int load_roots(struct store *st, struct snapshot_info *si)
 	if (sqlite3_prepare_v2(st->db, "SELECT path FROM snapshot_root WHERE "
 			       "snap = ?1 ORDER BY path", -1, &s,
 			       NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	sqlite3_bind_int64(s, 1, si->id);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		size_t len = sqlite3_column_bytes(s, 0);
@@ -625,10 +670,10 @@ int store_snapshot_get(struct store *st, int64_t id, struct snapshot_info *out)
 	if (sqlite3_prepare_v2(st->db, "SELECT " SNAP_COLS " FROM snapshot s "
 			       "LEFT JOIN config c ON c.id = s.config "
 			       "WHERE s.id = ?1", -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	sqlite3_bind_int64(s, 1, id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		row_to_info(s, out, meta_int(st, "baseline"));
+		row_to_info(s, out, st_meta_int(st, "baseline"));
 	} else {
 		error("no snapshot %lld in %s", (long long)id, st->path);
 		ret = EXIT_NOSNAP;
@@ -644,13 +689,13 @@ int store_snapshot_foreach(struct store *st,
 			   void *data)
 {
 	sqlite3_stmt *s;
-	int64_t baseline = meta_int(st, "baseline");
+	int64_t baseline = st_meta_int(st, "baseline");
 	int ret = 0;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT " SNAP_COLS " FROM snapshot s "
 			       "LEFT JOIN config c ON c.id = s.config "
 			       "ORDER BY s.id", -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	while (!ret && sqlite3_step(s) == SQLITE_ROW) {
 		struct snapshot_info si;
 		row_to_info(s, &si, baseline);
@@ -665,7 +710,7 @@ int store_snapshot_foreach(struct store *st,
 
 /* ---- writing ------------------------------------------------------- */
 
-static int begin_immediate(struct store *st, int busy_ms)
+int st_begin(struct store *st, int busy_ms)
 {
 	int rc;
 
@@ -673,7 +718,7 @@ static int begin_immediate(struct store *st, int busy_ms)
 	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	sqlite3_busy_timeout(st->db, 5000);
 	if (rc != SQLITE_OK)
-		return db_error(st, "cannot start writing");
+		return st_error(st, "cannot start writing");
 	return 0;
 }
 
@@ -709,7 +754,7 @@ int store_begin_snapshot(struct store *st, const struct snapshot_start *ss,
 	int64_t cfg;
 	int ret;
 
-	if ((ret = begin_immediate(st, ss->busy_ms)))
+	if ((ret = st_begin(st, ss->busy_ms)))
 		return ret;
 	if ((cfg = config_id(st, ss->config ? ss->config : "")) < 0)
 		goto fail;
@@ -735,18 +780,20 @@ int store_begin_snapshot(struct store *st, const struct snapshot_start *ss,
 	for (size_t i = 0; i < ss->nroots; i++) {
 		sqlite3_reset(s);
 		sqlite3_bind_int64(s, 1, st->snap);
-		bind_blob(s, 2, ss->roots[i], ss->rootlens[i]);
+		st_bind_blob(s, 2, ss->roots[i], ss->rootlens[i]);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			goto fail;
 	}
 	sqlite3_finalize(s);
 	st->snap_kind = ss->kind;
+	st->content_max = ss->content_max_total;
+	st->content_full_warned = 0;
 	st->entries = st->added = st->removed = st->changed = 0;
 	st->dir_id = 0;
 	*id = st->snap;
 	return 0;
 fail:
-	ret = db_error(st, "cannot start snapshot");
+	ret = st_error(st, "cannot start snapshot");
 	sqlite3_finalize(s);
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->snap = 0;
@@ -765,7 +812,7 @@ static int dir_lookup(struct store *st, const char *dir, size_t len,
 		return 0;
 	}
 	s = stmt(st, S_DIR_GET);
-	bind_blob(s, 1, dir, len);
+	st_bind_blob(s, 1, dir, len);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(s, 0);
@@ -775,7 +822,7 @@ static int dir_lookup(struct store *st, const char *dir, size_t len,
 			st->dir_new = sqlite3_column_int64(s, 1) == st->snap;
 		sqlite3_reset(s);
 	} else if (rc != SQLITE_DONE) {
-		return db_error(st, "store");
+		return st_error(st, "store");
 	} else if (!create) {
 		sqlite3_reset(s);
 		*id = 0;
@@ -783,9 +830,9 @@ static int dir_lookup(struct store *st, const char *dir, size_t len,
 	} else {
 		sqlite3_reset(s);
 		s = stmt(st, S_DIR_INS);
-		bind_blob(s, 1, dir, len);
+		st_bind_blob(s, 1, dir, len);
 		sqlite3_bind_int64(s, 2, st->snap);
-		if ((rc = step_done(st, s, "store")))
+		if ((rc = st_step_done(st, s, "store")))
 			return rc;
 		*id = sqlite3_last_insert_rowid(st->db);
 		st->dir_new = 1;
@@ -805,8 +852,8 @@ static int log_entry(struct store *st, int64_t dir, const char *name,
 
 	sqlite3_bind_int64(s, 1, st->snap);
 	sqlite3_bind_int64(s, 2, dir);
-	bind_blob(s, 3, name, len);
-	return step_done(st, s, "store");
+	st_bind_blob(s, 3, name, len);
+	return st_step_done(st, s, "store");
 }
 
 static int kill_version(struct store *st, int64_t dir,
@@ -819,11 +866,11 @@ static int kill_version(struct store *st, int64_t dir,
 	int ret;
 
 	sqlite3_bind_int64(s, 1, dir);
-	bind_blob(s, 2, old->name.buf, old->name.len);
+	st_bind_blob(s, 2, old->name.buf, old->name.len);
 	sqlite3_bind_int64(s, 3, old->born);
 	if (old->born != st->snap)
 		sqlite3_bind_int64(s, 4, st->snap);
-	if ((ret = step_done(st, s, "store")))
+	if ((ret = st_step_done(st, s, "store")))
 		return ret;
 	return log_entry(st, dir, old->name.buf, old->name.len);
 }
@@ -839,7 +886,7 @@ static int kill_subtree(struct store *st, const char *path, size_t len)
 
 	if (len == 1 && path[0] == '/') {
 		s = stmt(st, S_DIR_ALL);
-		bind_blob(s, 1, "/", 1);
+		st_bind_blob(s, 1, "/", 1);
 	} else {
 		/* Children sort between "P/" and "P0" ('0' follows '/'). */
 		strbuf_add(&lo, path, len);
@@ -847,9 +894,9 @@ static int kill_subtree(struct store *st, const char *path, size_t len)
 		strbuf_add(&hi, path, len);
 		strbuf_addch(&hi, '0');
 		s = stmt(st, S_DIR_SUB);
-		bind_blob(s, 1, path, len);
-		bind_blob(s, 2, lo.buf, lo.len);
-		bind_blob(s, 3, hi.buf, hi.len);
+		st_bind_blob(s, 1, path, len);
+		st_bind_blob(s, 2, lo.buf, lo.len);
+		st_bind_blob(s, 3, hi.buf, hi.len);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		ALLOC_GROW(ids, n + 1, alloc);
@@ -857,18 +904,18 @@ static int kill_subtree(struct store *st, const char *path, size_t len)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		ret = db_error(st, "store");
+		ret = st_error(st, "store");
 	for (size_t i = 0; !ret && i < n; i++) {
 		int changes;
 		s = stmt(st, S_LOG_DIR);
 		sqlite3_bind_int64(s, 1, st->snap);
 		sqlite3_bind_int64(s, 2, ids[i]);
-		if ((ret = step_done(st, s, "store")))
+		if ((ret = st_step_done(st, s, "store")))
 			break;
 		s = stmt(st, S_KILL_DIR);
 		sqlite3_bind_int64(s, 1, st->snap);
 		sqlite3_bind_int64(s, 2, ids[i]);
-		if ((ret = step_done(st, s, "store")))
+		if ((ret = st_step_done(st, s, "store")))
 			break;
 		changes = sqlite3_changes(st->db);
 		st->removed += changes;
@@ -879,13 +926,58 @@ static int kill_subtree(struct store *st, const char *path, size_t len)
 	return ret;
 }
 
-static int insert_version(struct store *st, int64_t dir,
-			  const struct fim_entry *e)
+/*
+ * The chunk list and kept bytes of e, stored (or found) before its
+ * version row points at them. Content beyond the total limit is not kept,
+ * said once per snapshot.
+ */
+static int put_content(struct store *st, struct fim_entry *e,
+		       int64_t *clist, int *kept)
 {
-	sqlite3_stmt *s = stmt(st, S_VER_INS);
+	int ret;
+
+	*kept = 0;
+	if ((ret = st_clist_put(st, e, clist)))
+		return ret;
+	if (!e->keep || !*clist)
+		return 0;
+	if (st->content_max && st_content_total(st) + (int64_t)e->data.len >
+			       st->content_max) {
+		if (!st->content_full_warned++)
+			warning("content-max-total (%lld bytes) reached: the "
+				"bytes of %s and later files are not kept "
+				"(raise it, or 'fimscan prune' old content)",
+				(long long)st->content_max,
+				escaped(e->name.buf, e->name.len));
+		return 0;
+	}
+	if ((ret = st_content_put(st, e)))
+		return ret;
+	*kept = 1;
+	return 0;
+}
+
+static int insert_version(struct store *st, int64_t dir,
+			  struct fim_entry *e, int64_t prefix)
+{
+	sqlite3_stmt *s;
+	int64_t clist = -1;
+	int kept = 0, ret;
+
+	/* A file we read has a list (0 when it is a single chunk); one we
+	 * trusted lends what its stored version had. */
+	if (e->trusted) {
+		clist = e->clist_id;
+		kept = e->content;
+	} else if (fim_type_of(e->mode) == FT_FILE && e->state == FS_OK &&
+		   e->hashes_len &&
+		   (ret = put_content(st, e, &clist, &kept))) {
+		return ret;
+	}
+	s = stmt(st, S_VER_INS);
 
 	sqlite3_bind_int64(s, 1, dir);
-	bind_blob(s, 2, e->name.buf, e->name.len);
+	st_bind_blob(s, 2, e->name.buf, e->name.len);
 	sqlite3_bind_int64(s, 3, st->snap);
 	sqlite3_bind_int64(s, 4, e->mode);
 	sqlite3_bind_int64(s, 5, e->uid);
@@ -899,16 +991,22 @@ static int insert_version(struct store *st, int64_t dir,
 	if (e->rdev)
 		sqlite3_bind_int64(s, 13, (int64_t)e->rdev);
 	if (e->target.len || fim_type_of(e->mode) == FT_SYMLINK)
-		bind_blob(s, 14, e->target.buf, e->target.len);
+		st_bind_blob(s, 14, e->target.buf, e->target.len);
 	if (e->xattrs.len)
-		bind_blob(s, 15, e->xattrs.buf, e->xattrs.len);
+		st_bind_blob(s, 15, e->xattrs.buf, e->xattrs.len);
 	if (e->has_iflags)
 		sqlite3_bind_int64(s, 16, e->iflags);
 	if (e->hashes_len)
-		bind_blob(s, 17, e->hashes, e->hashes_len);
+		st_bind_blob(s, 17, e->hashes, e->hashes_len);
 	if (e->state)
 		sqlite3_bind_int(s, 18, e->state);
-	return step_done(st, s, "store");
+	if (clist >= 0)
+		sqlite3_bind_int64(s, 19, clist);   /* 0 costs no bytes */
+	if (kept)
+		sqlite3_bind_int(s, 20, 1);
+	if (prefix)
+		sqlite3_bind_int64(s, 21, prefix);
+	return st_step_done(st, s, "store");
 }
 
 static int same_version(const struct fim_entry *a, const struct fim_entry *b)
@@ -946,9 +1044,9 @@ static sqlite3_stmt *range_stmt(struct store *st, int64_t dir,
 	if (r->flags & STORE_RANGE_EXACT) {
 		s = stmt(st, S_RANGE_EQ);
 		if (r->lo)
-			bind_blob(s, 2, r->lo, r->lolen);
+			st_bind_blob(s, 2, r->lo, r->lolen);
 		else if (n)
-			bind_blob(s, 2, ents[0]->name.buf, ents[0]->name.len);
+			st_bind_blob(s, 2, ents[0]->name.buf, ents[0]->name.len);
 		else
 			die("store_merge: exact range without a name");
 	} else if (r->lo && r->hi) {
@@ -963,9 +1061,9 @@ static sqlite3_stmt *range_stmt(struct store *st, int64_t dir,
 	sqlite3_bind_int64(s, 1, dir);
 	if (!(r->flags & STORE_RANGE_EXACT)) {
 		if (r->lo)
-			bind_blob(s, 2, r->lo, r->lolen);
+			st_bind_blob(s, 2, r->lo, r->lolen);
 		if (r->hi)
-			bind_blob(s, 3, r->hi, r->hilen);
+			st_bind_blob(s, 3, r->hi, r->hilen);
 	}
 	return s;
 }
@@ -990,12 +1088,43 @@ static int load_range(struct store *st, int64_t dir,
 		row_to_entry(s, &(*out)[(*nout)++]);
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : db_error(st, "store");
+	return rc == SQLITE_DONE ? 0 : st_error(st, "store");
 }
 
 static int is_dir(const struct fim_entry *e)
 {
 	return fim_type_of(e->mode) == FT_DIR;
+}
+
+/*
+ * An unchanged entry may still gain what its version lacks: its chunk
+ * list (a store upgraded from schema 1) or its bytes (content retention
+ * turned on). That is not a change: the row is completed in place.
+ */
+static int complete_version(struct store *st, int64_t dir,
+			    struct fim_entry *e, const struct fim_entry *o)
+{
+	sqlite3_stmt *s;
+	int64_t clist = o->clist_id;
+	int kept = o->content, ret;
+
+	if (fim_type_of(e->mode) != FT_FILE || e->state != FS_OK ||
+	    e->trusted || !e->hashes_len ||
+	    (o->clist_id >= 0 && (o->content || !e->keep)))
+		return 0;
+	if ((ret = put_content(st, e, &clist, &kept)))
+		return ret;
+	if (clist == o->clist_id && kept == o->content)
+		return 0;
+	s = stmt(st, S_VER_SETCONTENT);
+	sqlite3_bind_int64(s, 1, dir);
+	st_bind_blob(s, 2, o->name.buf, o->name.len);
+	sqlite3_bind_int64(s, 3, o->born);
+	if (clist >= 0)
+		sqlite3_bind_int64(s, 4, clist);
+	if (kept)
+		sqlite3_bind_int(s, 5, 1);
+	return st_step_done(st, s, "store");
 }
 
 int store_merge(struct store *st, const struct store_range *r,
@@ -1018,14 +1147,14 @@ int store_merge(struct store *st, const struct store_range *r,
 	old = st->old;
 
 	while (!ret && (i < n || j < nold)) {
-		const struct fim_entry *e = i < n ? ents[i] : NULL;
+		struct fim_entry *e = i < n ? ents[i] : NULL;
 		const struct fim_entry *o = j < nold ? &old[j] : NULL;
 		int c = !e ? 1 : !o ? -1 :
 			name_cmp(e->name.buf, e->name.len, o->name.buf,
 				 o->name.len);
 
 		if (c < 0) {                    /* new entry */
-			ret = insert_version(st, dir, e);
+			ret = insert_version(st, dir, e, 0);
 			if (!ret && !st->dir_new)
 				ret = log_entry(st, dir, e->name.buf,
 						e->name.len);
@@ -1046,9 +1175,15 @@ int store_merge(struct store *st, const struct store_range *r,
 				j++;
 				continue;
 			}
+			/* The scanner proved an append against what it
+			 * looked up; it must be this very version. */
 			if (!ret)
-				ret = insert_version(st, dir, e);
+				ret = insert_version(st, dir, e,
+						     e->prefix == o->born ?
+						     e->prefix : 0);
 			st->changed++;
+		} else if (!ret) {
+			ret = complete_version(st, dir, e, o);
 		}
 		st->entries++;
 		i++;
@@ -1067,8 +1202,12 @@ int store_commit_snapshot(struct store *st, const struct snapshot_counts *c)
 
 	if (!st->snap)
 		die("store_commit_snapshot outside a snapshot");
-	if (sqlite3_prepare_v2(st->db, "UPDATE snapshot SET finished = ?2, "
-			       "entries = ?3, added = ?4, removed = ?5, "
+	if ((ret = st_content_flush(st)))
+		goto fail_ret;
+	/* coalesce: store_outbox_stamp() may have fixed it already */
+	if (sqlite3_prepare_v2(st->db, "UPDATE snapshot SET finished = "
+			       "coalesce(finished, ?2), entries = ?3, "
+			       "added = ?4, removed = ?5, "
 			       "changed = ?6, warnings = ?7, unstable = ?8, "
 			       "bytes_hashed = ?9 WHERE id = ?1", -1, &s,
 			       NULL) != SQLITE_OK)
@@ -1088,8 +1227,8 @@ int store_commit_snapshot(struct store *st, const struct snapshot_counts *c)
 	}
 	sqlite3_finalize(s);
 	if (st->snap_kind == SNAP_BASELINE) {
-		if ((ret = meta_set_int(st, "baseline", st->snap)) ||
-		    (ret = exec(st, "DELETE FROM override")))
+		if ((ret = st_meta_set_int(st, "baseline", st->snap)) ||
+		    (ret = st_exec(st, "DELETE FROM override")))
 			goto fail_ret;
 	}
 	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -1102,7 +1241,7 @@ int store_commit_snapshot(struct store *st, const struct snapshot_counts *c)
 				  NULL, NULL);
 	return 0;
 fail:
-	ret = db_error(st, "cannot commit snapshot");
+	ret = st_error(st, "cannot commit snapshot");
 fail_ret:
 	store_abort_snapshot(st);
 	return ret;
@@ -1115,6 +1254,7 @@ void store_abort_snapshot(struct store *st)
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->snap = 0;
 	st->dir_id = 0;
+	store_content_free(st);    /* the pending pack went with it */
 }
 
 /* ---- reading ------------------------------------------------------- */
@@ -1139,7 +1279,7 @@ int store_alive_range(struct store *st, const struct store_range *r,
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = db_error(st, "store");
+		ret = st_error(st, "store");
 	sqlite3_reset(s);
 	fim_entry_release(&e);
 	return ret;
@@ -1156,7 +1296,7 @@ static int each_name(struct store *st, sqlite3_stmt *s, store_name_fn fn,
 			 sqlite3_column_blob(s, 1), sqlite3_column_bytes(s, 1),
 			 data);
 	if (!ret && rc != SQLITE_DONE)
-		ret = db_error(st, "store");
+		ret = st_error(st, "store");
 	sqlite3_finalize(s);
 	return ret;
 }
@@ -1175,7 +1315,7 @@ int store_candidates(struct store *st, const struct store_ref *a,
 			       "SELECT d.path, c.name FROM change c JOIN dir d "
 			       "ON d.id = c.dir WHERE c.snap > ?1 AND "
 			       "c.snap <= ?2", -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	sqlite3_bind_int64(s, 1, lo);
 	sqlite3_bind_int64(s, 2, hi);
 	if ((ret = each_name(st, s, fn, data)))
@@ -1185,7 +1325,7 @@ int store_candidates(struct store *st, const struct store_ref *a,
 			       "ON v.dir = d.id WHERE d.created > ?1 AND "
 			       "d.created <= ?2 AND v.born > ?1 AND "
 			       "v.born <= ?2", -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	sqlite3_bind_int64(s, 1, lo);
 	sqlite3_bind_int64(s, 2, hi);
 	if ((ret = each_name(st, s, fn, data)))
@@ -1195,7 +1335,7 @@ int store_candidates(struct store *st, const struct store_ref *a,
 	if (sqlite3_prepare_v2(st->db, "SELECT d.path, o.name FROM override o "
 			       "JOIN dir d ON d.id = o.dir", -1, &s,
 			       NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	return each_name(st, s, fn, data);
 }
 
@@ -1208,7 +1348,7 @@ static int fetch_one(struct store *st, sqlite3_stmt *s, struct fim_entry *out)
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : db_error(st, "store");
+	return rc == SQLITE_DONE ? 0 : st_error(st, "store");
 }
 
 int store_version_at(struct store *st, const struct store_ref *ref,
@@ -1226,7 +1366,7 @@ int store_version_at(struct store *st, const struct store_ref *ref,
 	if (ref->overlay) {
 		s = stmt(st, S_OVERRIDE);
 		sqlite3_bind_int64(s, 1, dir);
-		bind_blob(s, 2, name, namelen);
+		st_bind_blob(s, 2, name, namelen);
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_ROW) {
 			int absent = sqlite3_column_type(s, 0) == SQLITE_NULL;
@@ -1236,18 +1376,35 @@ int store_version_at(struct store *st, const struct store_ref *ref,
 				return 0;
 			s = stmt(st, S_AT_BORN);
 			sqlite3_bind_int64(s, 1, dir);
-			bind_blob(s, 2, name, namelen);
+			st_bind_blob(s, 2, name, namelen);
 			sqlite3_bind_int64(s, 3, born);
 			return fetch_one(st, s, out);
 		}
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
-			return db_error(st, "store");
+			return st_error(st, "store");
 	}
 	s = stmt(st, S_AT);
 	sqlite3_bind_int64(s, 1, dir);
-	bind_blob(s, 2, name, namelen);
+	st_bind_blob(s, 2, name, namelen);
 	sqlite3_bind_int64(s, 3, ref->snap);
+	return fetch_one(st, s, out);
+}
+
+int store_version_born(struct store *st, const char *dirp, size_t dirlen,
+		       const char *name, size_t namelen, int64_t born,
+		       struct fim_entry *out)
+{
+	sqlite3_stmt *s;
+	int64_t dir;
+	int ret;
+
+	if ((ret = dir_lookup(st, dirp, dirlen, 0, &dir)) || !dir)
+		return ret;
+	s = stmt(st, S_AT_BORN);
+	sqlite3_bind_int64(s, 1, dir);
+	st_bind_blob(s, 2, name, namelen);
+	sqlite3_bind_int64(s, 3, born);
 	return fetch_one(st, s, out);
 }
 
@@ -1264,14 +1421,14 @@ int store_versions(struct store *st, const char *dirp, size_t dirlen,
 		return ret;
 	s = stmt(st, S_VERSIONS);
 	sqlite3_bind_int64(s, 1, dir);
-	bind_blob(s, 2, name, namelen);
+	st_bind_blob(s, 2, name, namelen);
 	fim_entry_init(&e);
 	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_to_entry(s, &e);
 		ret = fn(&e, data);
 	}
 	if (!ret && rc != SQLITE_DONE)
-		ret = db_error(st, "store");
+		ret = st_error(st, "store");
 	sqlite3_reset(s);
 	fim_entry_release(&e);
 	return ret;
@@ -1319,7 +1476,7 @@ static int name_put(struct store *st, int kind, uint32_t id, const char *name)
 	sqlite3_bind_int64(s, 2, id);
 	if (name)
 		sqlite3_bind_text(s, 3, name, -1, SQLITE_TRANSIENT);
-	return step_done(st, s, "store");
+	return st_step_done(st, s, "store");
 }
 
 int store_note_names(struct store *st, uint32_t uid, const char *user,
@@ -1340,9 +1497,9 @@ int store_accept(struct store *st, const struct store_ref *to,
 	int64_t before, acc, dir;
 	int ret;
 
-	if ((ret = begin_immediate(st, busy_ms)))
+	if ((ret = st_begin(st, busy_ms)))
 		return ret;
-	before = meta_int(st, "baseline");
+	before = st_meta_int(st, "baseline");
 	fim_entry_init(&e);
 	if (sqlite3_prepare_v2(st->db, "INSERT INTO accept(time, user, "
 			       "baseline_before, to_snap, count, paths) "
@@ -1354,7 +1511,7 @@ int store_accept(struct store *st, const struct store_ref *to,
 	sqlite3_bind_int64(s, 3, before);
 	sqlite3_bind_int64(s, 4, to->snap);
 	sqlite3_bind_int64(s, 5, (int64_t)n);
-	bind_blob(s, 6, paths_text, strlen(paths_text));
+	st_bind_blob(s, 6, paths_text, strlen(paths_text));
 	if (sqlite3_step(s) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(s);
@@ -1362,8 +1519,8 @@ int store_accept(struct store *st, const struct store_ref *to,
 	acc = sqlite3_last_insert_rowid(st->db);
 
 	if (!n) {
-		if ((ret = meta_set_int(st, "baseline", to->snap)) ||
-		    (ret = exec(st, "DELETE FROM override")))
+		if ((ret = st_meta_set_int(st, "baseline", to->snap)) ||
+		    (ret = st_exec(st, "DELETE FROM override")))
 			goto fail_ret;
 	}
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO override(dir, "
@@ -1385,7 +1542,7 @@ int store_accept(struct store *st, const struct store_ref *to,
 		}
 		sqlite3_reset(s);
 		sqlite3_bind_int64(s, 1, dir);
-		bind_blob(s, 2, items[i].name, items[i].namelen);
+		st_bind_blob(s, 2, items[i].name, items[i].namelen);
 		if (found)
 			sqlite3_bind_int64(s, 3, e.born);
 		else
@@ -1403,7 +1560,7 @@ int store_accept(struct store *st, const struct store_ref *to,
 		*accept_id = acc;
 	return 0;
 fail:
-	ret = db_error(st, "cannot record accept");
+	ret = st_error(st, "cannot record accept");
 fail_ret:
 	sqlite3_finalize(s);
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1421,7 +1578,7 @@ int store_accept_foreach(struct store *st,
 	if (sqlite3_prepare_v2(st->db, "SELECT id, time, user, "
 			       "baseline_before, to_snap, count, paths FROM "
 			       "accept ORDER BY id", -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, "store");
+		return st_error(st, "store");
 	while (!ret && sqlite3_step(s) == SQLITE_ROW) {
 		struct accept_info a = {
 			.id = sqlite3_column_int64(s, 0),

@@ -86,6 +86,25 @@ struct fim_entry {
 	unsigned char hashes[FIM_HASH_BUF];
 	size_t hashes_len;       /* 0: no hash (not a regular file, or state) */
 	int64_t born, died;      /* store: validity (died 0 = alive) */
+	/* Byte-level history (regular files). */
+	int64_t clist_id;        /* store: chunk list row; 0: the file is one
+				  * chunk (no list needed); -1: no list was
+				  * recorded (not a file, or an old store) */
+	int64_t prefix;          /* store: born of the version this one only
+				  * appended to (proven), 0 = not proven */
+	unsigned content : 1;    /* store: every chunk's bytes are kept */
+	unsigned keep : 1;       /* scanner: keep this version's bytes */
+	struct strbuf chunks;    /* scanner: packed chunk list (chunk.h) */
+	struct strbuf data;      /* scanner: the bytes to keep */
+	struct fim_prev {        /* scanner: the alive version before */
+		int64_t born;    /* 0: none */
+		uint64_t size;
+		int64_t clist_id;
+		unsigned content : 1;
+		int alg;         /* hash id of digest, 0 = none */
+		unsigned len;
+		unsigned char digest[64];
+	} prev;
 };
 
 void fim_entry_init(struct fim_entry *e);
@@ -186,6 +205,7 @@ struct snapshot_start {
 	const char *config;         /* config text, may be "" */
 	const char *hashes;         /* "sha256,..." */
 	int busy_ms;
+	int64_t content_max_total;  /* bytes of kept content, 0 = no limit */
 };
 int store_begin_snapshot(struct store *st, const struct snapshot_start *s,
 			 int64_t *id);
@@ -250,10 +270,34 @@ int store_version_at(struct store *st, const struct store_ref *ref,
 		     const char *dir, size_t dirlen, const char *name,
 		     size_t namelen, struct fim_entry *out);
 
+/* The version of (dir, name) born in snapshot `born`: 1, 0 or EXIT_*. */
+int store_version_born(struct store *st, const char *dir, size_t dirlen,
+		       const char *name, size_t namelen, int64_t born,
+		       struct fim_entry *out);
+
 /* Every version ever stored for (dir, name), oldest first (for `show`). */
 int store_versions(struct store *st, const char *dir, size_t dirlen,
 		   const char *name, size_t namelen,
 		   int (*fn)(const struct fim_entry *, void *), void *data);
+
+/* ---- chunk lists and kept content -------------------------------- */
+
+/*
+ * The chunking parameters of this store (chunk_params_id() text), fixed
+ * when the store was created. Lists in it were cut with them.
+ */
+const char *store_chunk_params(struct store *st);
+/* The packed chunk list `id` into `out` (replacing it); 0 or EXIT_*. */
+int store_clist(struct store *st, int64_t id, struct strbuf *out);
+/*
+ * Bytes [off, off + len) of a version whose content is kept (e->content,
+ * e->clist_id) appended to `out`; 0, or EXIT_* (EXIT_STORE with a message
+ * when a chunk is missing or a pack is corrupt).
+ */
+int store_content_read(struct store *st, const struct fim_entry *e,
+		       uint64_t off, uint64_t len, struct strbuf *out);
+/* Bytes of content kept in the store (compressed) and raw. */
+int store_content_size(struct store *st, int64_t *packed, int64_t *raw);
 
 /* Last-known user and group names recorded by scans (NULL if none). The
  * result stays valid until the store is closed. */
@@ -288,5 +332,228 @@ struct accept_info {
 int store_accept_foreach(struct store *st,
 			 int (*fn)(const struct accept_info *, void *),
 			 void *data);
+
+
+/* ---- outbox: events waiting for Elasticsearch (outbox.c) ----------- */
+
+/*
+ * A durable queue of rendered documents. Rows are added inside a
+ * snapshot's transaction (scan_options.before_commit), so a snapshot and
+ * its events commit together; a shipper reads them oldest first and
+ * settles each batch in a short transaction of its own. A document leaves
+ * the outbox only when Elasticsearch acknowledged it (delivered) or
+ * refused it for good (dead letter, kept with the reason), or when the
+ * outbox overflowed (dropped, oldest first). Counters reconcile:
+ * enqueued = pending + delivered + dead + dropped.
+ */
+struct outbox_doc {
+	int64_t seq;             /* queue order, never reused */
+	int64_t snap;            /* snapshot whose change it is */
+	const char *ns;          /* data stream namespace */
+	const char *id;          /* deterministic _id */
+	const char *doc;         /* the JSON document, one line */
+	size_t len;
+	int64_t tries;           /* sends answered "retry" so far */
+};
+
+/* Queue one document: in the caller's open transaction (a snapshot's),
+ * or, outside any, in one of its own. */
+int store_outbox_add(struct store *st, int64_t snap, const char *ns,
+		     const char *id, const char *doc, size_t len);
+/*
+ * Fix the finish time of the open snapshot now (the commit keeps it):
+ * documents rendered before the commit then carry the time the store
+ * records, so their @timestamp and _id are those of any later rendering.
+ * Kept content still pending is written out first, for the differ.
+ */
+int store_outbox_stamp(struct store *st, int64_t snap);
+/* The newest snapshot before `snap`, 0 when there is none. */
+int64_t store_outbox_prev_snapshot(struct store *st, int64_t snap);
+/*
+ * Drop the oldest pending documents so that at most `keep` remain
+ * (inside an open transaction). *dropped is how many went (0: none),
+ * [*first, *last] their seq range (either pointer may be NULL).
+ */
+int store_outbox_trim(struct store *st, int64_t keep, int64_t *dropped,
+		      int64_t *first, int64_t *last);
+/* The highest pending seq, 0 when the outbox is empty. */
+int64_t store_outbox_last_seq(struct store *st);
+/*
+ * Call fn for at most `max` pending documents with after < seq <= upto,
+ * oldest first; fn returns nonzero to stop. The pointers in the
+ * outbox_doc are valid during the call only. 0 or EXIT_*.
+ */
+int store_outbox_read(struct store *st, int64_t after, int64_t upto,
+		      size_t max, int (*fn)(const struct outbox_doc *, void *),
+		      void *data);
+
+enum outbox_fate {
+	OUTBOX_DELIVERED = 1,    /* stored (201), or stored before (409) */
+	OUTBOX_DEAD = 2,         /* refused for good: to the dead letters */
+	OUTBOX_RETRY = 3,        /* try again later: the try count goes up */
+};
+struct outbox_settle {
+	int64_t seq;
+	int fate;                /* enum outbox_fate */
+	int status;              /* HTTP status of the item (dead letters) */
+	const char *reason;      /* the server's reason (dead letters) */
+};
+/* Record the fates of a batch in one transaction (waits busy_ms). */
+int store_outbox_settle(struct store *st, const struct outbox_settle *v,
+			size_t n, int busy_ms);
+
+struct outbox_status {
+	int64_t pending, delivered, dead, dropped, enqueued;
+	int64_t oldest_seq;      /* 0: nothing pending */
+	int64_t oldest_snap, oldest_time_ns, oldest_tries;
+};
+int store_outbox_status(struct store *st, struct outbox_status *out);
+
+struct outbox_dead_info {
+	int64_t seq, snap, time_ns, dead_ns;
+	const char *ns, *id;
+	int status;
+	const char *reason;      /* as the server said it: escape to print */
+	const char *doc;
+	size_t len;
+};
+/* The newest `max` dead letters, newest first; fn returns nonzero to stop. */
+int store_outbox_dead_foreach(struct store *st, size_t max,
+			      int (*fn)(const struct outbox_dead_info *,
+					void *),
+			      void *data);
+
+/* ---- prune (prune.c) ----------------------------------------------- */
+
+/*
+ * What `fimscan prune` drops. A snapshot is dropped when every rule given
+ * says so (not among the newest `keep`, finished before the cutoff); the
+ * latest snapshot and the baseline's are never dropped. Then every
+ * version alive at no remaining snapshot and named by no accept
+ * override, the change log rows no remaining pair of snapshots can ask
+ * for, chunk lists, directories and configs nothing refers to, and every
+ * kept chunk that no version with content needs (packs that lose chunks
+ * are rewritten). Remaining snapshots compare exactly as before, except
+ * that versions whose bytes were dropped give chunk-granular ranges.
+ */
+struct store_prune_policy {
+	int64_t keep;               /* keep the newest n snapshots; 0: no rule */
+	int64_t finished_before_ns; /* drop snapshots finished before; 0: no rule */
+	int64_t content_died_before_ns; /* drop the kept bytes of versions
+					 * that died before; 0: keep all */
+	int dry_run;                /* work it all out, then roll back */
+	int busy_ms;                /* wait for the write lock */
+	int (*stop)(void);          /* nonzero: roll back, EXIT_INTERRUPTED */
+};
+
+struct store_prune_result {
+	int64_t *snaps;             /* the snapshots dropped, oldest first */
+	size_t nsnaps;
+	int64_t versions;           /* versions dropped */
+	int64_t changes;            /* change log rows dropped */
+	int64_t clists;             /* chunk lists dropped */
+	int64_t dirs;               /* directory rows dropped */
+	int64_t content_versions;   /* versions whose kept bytes were dropped */
+	int64_t chunks;             /* kept chunks dropped */
+	int64_t content_raw;        /* their bytes */
+	int64_t content_packed;     /* compressed bytes freed */
+	int64_t packs;              /* packs rewritten or dropped */
+};
+
+/*
+ * Prune in one transaction (waiting `busy_ms` for the write lock, like
+ * a snapshot); with dry_run, the same work is rolled back. 0 or EXIT_*;
+ * on failure nothing changed. Either way, release the result with
+ * store_prune_result_release(). The file does not shrink by itself: see
+ * store_vacuum().
+ */
+int store_prune(struct store *st, const struct store_prune_policy *p,
+		struct store_prune_result *r);
+void store_prune_result_release(struct store_prune_result *r);
+/* VACUUM (gives the free pages back to the file system) and truncate
+ * the WAL. Outside any transaction; 0 or EXIT_*. */
+int store_vacuum(struct store *st, int busy_ms);
+/* Bytes of the store's database and WAL files. */
+int64_t store_file_size(struct store *st);
+
+/* ---- events: what `watch` recorded (events.c) ---------------------- */
+
+/*
+ * The watch daemon's account of what happened: one row per change it
+ * recorded (a version born or dying in one of its snapshots, as the
+ * differ tells it, with the process behind it when the backend knows),
+ * per gap in its coverage (the kernel dropped events, a subtree could not
+ * be watched) and per full rescan (with its reason). Sequence numbers
+ * only grow. Change and rescan rows are written inside the transaction of
+ * their snapshot (scan_options.before_commit), so a snapshot and its
+ * events commit together; a gap row is written at once, on its own.
+ */
+enum event_kind { EVENT_CHANGE = 0, EVENT_GAP = 1, EVENT_RESCAN = 2 };
+const char *event_kind_name(int kind);     /* "change", "gap", "rescan" */
+
+struct store_event {
+	int64_t seq;                 /* given by the store */
+	int64_t time_ns;             /* when it was seen */
+	int64_t snap;                /* snapshot that recorded it, 0: none */
+	int kind;                    /* enum event_kind */
+	const char *action;          /* change: added, removed, changed,
+				      * moved, transient; gap and rescan:
+				      * the reason (overflow, unwatched,
+				      * start, periodic, reload, ...) */
+	int type;                    /* enum fim_type, FT_NONE: not known */
+	const char *path;            /* raw bytes; NULL: all the roots */
+	size_t pathlen;
+	const char *old_path;        /* moved: the path before, else NULL */
+	size_t old_pathlen;
+	const char *attrs;           /* changed attributes: "size,sha256" */
+	int64_t bytes_changed;       /* -1: not a content change */
+	const char *ranges;          /* JSON array of the byte ranges */
+	const char *backend;         /* inotify, fanotify, scan */
+	int64_t pid;                 /* process that did it, 0: unknown */
+	const char *exe;             /* its executable (raw bytes) or NULL */
+	size_t exelen;
+	int64_t uid;                 /* its effective uid, -1: unknown */
+	const char *detail;          /* a sentence for gaps and rescans */
+};
+
+/* Add an event inside the open snapshot transaction; 0 or EXIT_*. */
+int store_event_add(struct store *st, const struct store_event *ev);
+/* Add an event in a transaction of its own (waits busy_ms). */
+int store_event_record(struct store *st, const struct store_event *ev,
+		       int busy_ms);
+/*
+ * Call fn for the events with seq > after_seq and time >= since_ns,
+ * oldest first; fn returns nonzero to stop. The pointers are valid during
+ * the call only.
+ */
+int store_events_foreach(struct store *st, int64_t after_seq,
+			 int64_t since_ns,
+			 int (*fn)(const struct store_event *, void *),
+			 void *data);
+/* The newest seq, 0 when there is none. */
+int64_t store_events_last_seq(struct store *st);
+
+/*
+ * Hard links for `watch`: a change to one name of an inode changes the
+ * others (link count, ctime, content) without an event for them.
+ * store_watch_prepare() adds the index that finds names by inode (it
+ * costs the stores of users who never run watch nothing); inside a
+ * snapshot, store_snapshot_links() lists (dev, ino) of the regular files
+ * with more than one link whose version was born or died in it (with
+ * new_dirs, also in directories it created), and store_alive_names()
+ * the names alive now of an inode.
+ */
+int store_watch_prepare(struct store *st);
+int store_snapshot_links(struct store *st, int64_t snap, int new_dirs,
+			 int (*fn)(uint64_t dev, uint64_t ino, void *),
+			 void *data);
+int store_alive_names(struct store *st, uint64_t dev, uint64_t ino,
+		      store_name_fn fn, void *data);
+/*
+ * The start time of snapshot `id` (0 if there is none): the scanner's
+ * "racy clean" test looks up only the snapshots it meets, instead of
+ * reading them all (a watched store has a snapshot every few seconds).
+ */
+int64_t store_snapshot_started(struct store *st, int64_t id);
 
 #endif

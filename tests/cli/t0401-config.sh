@@ -29,7 +29,7 @@ chmod 600 fimscan.conf
 fim -c fimscan.conf check-config >cc.out 2>cc.err || fail "check-config: $(cat cc.err)"
 [ ! -s cc.err ] || fail "check-config warned: $(cat cc.err)"
 grep -qx 'roots: 2' cc.out && grep -qxF "  $T/tree" cc.out &&
-	grep -q '^filters: 2, groups: 4, rules: 1$' cc.out || fail "summary: $(cat cc.out)"
+	grep -q '^filters: 2, groups: 5, rules: 1$' cc.out || fail "summary: $(cat cc.out)"
 
 # No PATH operands: the config's roots.
 fim -c fimscan.conf baseline --format json >base.json || fail "baseline"

@@ -15,7 +15,7 @@ MAN=$SRCDIR/man/fimscan.1
 
 # Every command, in the order of the SYNOPSIS.  A new command goes here, in
 # cli/main.c's table, and in the man page.
-COMMANDS="baseline scan diff log show accept check-config"
+COMMANDS="baseline scan diff report log show accept prune watch events ship es-setup check-config"
 
 if ! command -v mandoc >/dev/null 2>&1; then
 	echo "FAIL: mandoc is required for this test (apt-get install mandoc)" >&2

@@ -24,7 +24,7 @@ PY
 cmd1=$(cat cmd1) && cmd2=$(cat cmd2)
 
 case $cmd1 in
-.ci/install-deps\ \&\&\ *fimscan*baseline*scan*) ;;
+.ci/install-deps\ build\ \&\&\ *fimscan*baseline*scan*) ;;
 *) fail "first command: $cmd1" ;;
 esac
 case $cmd2 in

@@ -143,8 +143,10 @@ DEFINE_TEST(test_config_defaults)
 	assert_int(c.busy_ms, 5000);
 	assert_int(c.retries, 3);
 	assert_int(c.nroots, 0);
-	assert_int(c.ngroups, 4);
+	assert_int(c.ngroups, 5);       /* all perms log presence append */
 	assert_str(c.groups[c.default_group].name, "all");
+	assert_int(c.content_max_file, 1 << 20);
+	assert_int(c.content_max_total, 256ll << 20);
 	h = config_hashes_str(&c);
 	assert_str(h, "sha256");
 	free(h);
@@ -962,5 +964,50 @@ DEFINE_TEST(test_config_load_warns_writable_file)
 	err = capture_end();
 	assert_contains(err, "warning: w.conf: writable by group or others (mode 0666)");
 	free(err);
+	config_release(&c);
+}
+
+DEFINE_TEST(test_config_content_rules)
+{
+	struct fim_config c;
+
+	config_init(&c);
+	assert_int(config_parse(&c, "t.conf",
+				"content-max-file = 2M\n"
+				"content-max-total = 0\n"
+				"rule /etc/** all content\n"
+				"rule /etc/private/** all no-content\n"
+				"rule /var/log/app.log append\n", 0), 0);
+	assert_int(c.content_max_file, 2 << 20);
+	assert_int(c.content_max_total, 0);
+	assert_int(config_content_for(&c, "/etc/hosts", 10), CONTENT_KEEP);
+	assert_int(config_content_for(&c, "/etc/private/x", 14), CONTENT_NEVER);
+	assert_int(config_content_for(&c, "/usr/bin/ls", 11), 0);
+	/* secrets: no rule can keep them */
+	assert_int(config_content_for(&c, "/etc/shadow", 11), CONTENT_NEVER);
+	assert_int(config_content_for(&c, "/etc/ssh/ssh_host_ed25519_key", 29),
+		   CONTENT_NEVER);
+	assert_int(config_content_for(&c, "/etc/ssl/x.pem", 14), CONTENT_NEVER);
+	assert_true(config_attrs_for(&c, "/var/log/app.log", 16) & ATTR_GROWING);
+	assert_true(!(config_attrs_for(&c, "/etc/hosts", 10) & ATTR_GROWING));
+	config_release(&c);
+}
+
+DEFINE_TEST(test_config_content_errors)
+{
+	struct fim_config c;
+
+	config_init(&c);
+	assert_int(config_parse(&c, "t.conf", "rule /x all keep\n", 0),
+		   EXIT_CONFIG);
+	config_release(&c);
+	config_init(&c);
+	assert_int(config_parse(&c, "t.conf", "content-max-file = 12Q\n", 0),
+		   EXIT_CONFIG);
+	config_release(&c);
+	config_init(&c);
+	assert_int(config_parse(&c, "t.conf",
+				"hashes = sha256 sha512 sha1 md5 sha384\n", 0),
+		   EXIT_CONFIG);
 	config_release(&c);
 }

@@ -416,7 +416,9 @@ DEFINE_TEST(test_format_by_name)
 	assert_int(report_format_by_name("text"), FMT_TEXT);
 	assert_int(report_format_by_name("json"), FMT_JSON);
 	assert_int(report_format_by_name("JSON"), -1);
-	assert_int(report_format_by_name("html"), -1);
+	assert_int(report_format_by_name("ecs"), FMT_ECS);
+	assert_int(report_format_by_name("html"), FMT_HTML);
+	assert_int(report_format_by_name("xml"), -1);
 	assert_int(report_format_by_name(""), -1);
 	assert_int(report_format_by_name(NULL), -1);
 }

@@ -926,9 +926,11 @@ DEFINE_TEST(test_scan_hash_fd)
 	assert_int(n, sizeof(buf));
 	assert_sha256_of(&e, "f");
 	assert_int(lseek(fd, 0, SEEK_SET), 0);
+	/* a file bigger than its fstat said: read no further than the
+	 * size (the fstat after hashing is what catches the growth) */
 	e.size = 10;
 	assert_int(scan_hash_fd(h, fd, &e, &n), 0);
-	assert_true(n > 10 && n < sizeof(buf));
+	assert_int(n, 10);
 	close(fd);
 	fim_entry_release(&e);
 	scan_hasher_free(h);
