@@ -593,7 +593,8 @@ static void coalesce(struct daemon *w)
 				v[n].path = p->path;
 				v[n++].dirlen = dirlen;
 			}
-		qsort(v, n, sizeof(*v), sib_cmp);
+		if (n)      /* qsort(NULL, 0, ...) is undefined */
+			qsort(v, n, sizeof(*v), sib_cmp);
 		for (size_t i = 0, j; i < n; i = j) {
 			struct pend *q;
 
