@@ -2,7 +2,7 @@
 # t0705: out of inotify watches. The daemon still starts, names the
 # subtrees it could not watch, says which max_user_watches would do, and
 # covers them by periodic scans (a change there is recorded anyway).
-# max_user_watches is lowered for the test and restored by the trap.
+# max_user_watches is lowered while the daemon starts, then restored.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/cli/watchlib.sh"
 
@@ -21,6 +21,8 @@ EOF2
 used=$(cat /proc/[0-9]*/fdinfo/* 2>/dev/null | grep -c '^inotify wd:' || :)
 set_limit "$LIMIT" $((used + 10))
 start_watch -c w.conf watch
+# the watches are placed (or not) by now: give the machine its limit back
+restore_limits
 grep -q 'cannot be watched' "$WATCH_ERR" || fail "no message: $(cat "$WATCH_ERR")"
 want=$(sed -n 's/.*max_user_watches to at least \([0-9]*\) (it is \([0-9]*\)).*/\1 \2/p' "$WATCH_ERR")
 [ -n "$want" ] || fail "no suggested limit: $(cat "$WATCH_ERR")"

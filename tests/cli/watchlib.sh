@@ -29,10 +29,18 @@ watch_cleanup() {
 RESTORE=""
 trap watch_cleanup EXIT
 
-# set_limit FILE VALUE: write a /proc/sys value, restored at exit.
+# set_limit FILE VALUE: write a /proc/sys value, restored at exit (or
+# by restore_limits, as early as the test allows: the limit is the whole
+# machine's).
 set_limit() {
 	RESTORE="$RESTORE $1=$(cat "$1")"
 	printf '%s\n' "$2" >"$1"
+}
+restore_limits() {
+	for r in $RESTORE; do
+		printf '%s\n' "${r#*=}" >"${r%%=*}"
+	done
+	RESTORE=""
 }
 
 # read_ready: one line from the daemon's ready FIFO (fd 4), at most 120 s.
