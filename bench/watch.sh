@@ -10,7 +10,10 @@
 #             files created (open, write 1 byte, close: 3 events each) at a
 #             paced rate for some seconds in a watched directory, for
 #             rising rates, inotify and fanotify (default queue sizes);
-#             the highest rate with no gap event
+#             the highest rate with no gap event. The generator shares
+#             the CPUs and the filesystem with the daemon, so also: its
+#             rate alone, and the drain rate (creates queued while the
+#             daemon is stopped, time until all are recorded)
 #   memory    the daemon's RSS once ready on trees of 1, 10,000 and 50,000
 #             directories, inotify and fanotify (the difference is what
 #             the watches cost in user space), and the kernel's unreclaimable
@@ -172,6 +175,39 @@ def generator_alone(seconds=4.0):
     sh("rm", "-rf", work)
     return int(achieved)
 
+def drain(backend, k=5000):
+    """k creates queued while the daemon is stopped (3k events: under the
+    default queue of 16384), then the time from SIGCONT until all k are
+    events in the store (debounce 0): what the daemon processes per
+    second, whatever the generator can do."""
+    work = fresh("drain-%s" % backend)
+    os.makedirs(os.path.join(work, "tree", "burst"))
+    d = Daemon(work, backend, "debounce = 0\n")
+    d.p.send_signal(signal.SIGSTOP)
+    base = os.path.join(work, "tree", "burst")
+    for i in range(k):
+        fd = os.open(os.path.join(base, "f%07d" % i),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, b"x")
+        os.close(fd)
+    db = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True)
+    t0 = time.monotonic()
+    d.p.send_signal(signal.SIGCONT)
+    while db.execute("SELECT count(*) FROM event WHERE kind = 0 AND "
+                     "action = 'added' AND "
+                     "instr(CAST(path AS TEXT), '/burst/f') > 0"
+                     ).fetchone()[0] < k:
+        if time.monotonic() - t0 > 120:
+            raise SystemExit("drain: not all recorded")
+        time.sleep(0.002)
+    dt = time.monotonic() - t0
+    db.close()
+    d.stop()
+    gaps = d.events("SELECT count(*) FROM event WHERE kind = 1")[0][0]
+    sh("rm", "-rf", work)
+    return {"backend": backend, "files": k, "seconds": round(dt, 3),
+            "files_per_s": int(k / dt), "overflows": gaps}
+
 def rate(backend):
     runs, best = [], 0
     for r in (2000, 5000, 10000, 20000, 40000, 80000, 1000000):
@@ -216,6 +252,8 @@ for w in WHAT:
     elif w == "rate":
         results["generator_alone"] = generator_alone()
         results["rate"] = [rate("inotify"), rate("fanotify")]
+        results["drain"] = [drain("inotify"), drain("fanotify")]
+        print("drain", results["drain"], file=sys.stderr)
     elif w == "memory":
         m = []
         for n in (1, 10000, 50000):
@@ -240,8 +278,15 @@ if "rate" in results:
         md.append("| %s | %d | %s |" % (x["backend"], x["sustained_files_per_s"],
                   ", ".join("%d: %d, %d" % (r["target"], r["achieved"],
                             r["overflows"]) for r in x["runs"])))
+    md.append("")
     md.append("(the generator alone, no daemon: %d creates/s)" %
               results["generator_alone"])
+    md.append("")
+    md += ["| backend | creates queued while stopped | recorded after SIGCONT in | files/s | overflows |",
+           "|---|---|---|---|---|"]
+    md += ["| %s | %d | %.2f s | %d | %d |" % (x["backend"], x["files"],
+           x["seconds"], x["files_per_s"], x["overflows"])
+           for x in results["drain"]]
     md.append("")
 if "memory" in results:
     md += ["| directories | backend | RSS when ready | kernel slab growth |",
