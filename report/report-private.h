@@ -20,6 +20,8 @@ const char *report_group_name(const struct report_opts *o, uint32_t gid);
 int report_xattr_next(const struct strbuf *x, size_t *pos, const char **name,
 		      size_t *namelen, const char **val, size_t *vallen);
 const char *report_state_name(int state);
+/* size, inode, nlink, dev or rdev of e (0 for any other bit). */
+uint64_t report_attr_u64(const struct fim_entry *e, uint32_t bit);
 const struct fim_entry *report_old(const struct diff_item *it);
 const struct fim_entry *report_new(const struct diff_item *it);
 

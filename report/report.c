@@ -266,6 +266,18 @@ static const char *type_name(const struct fim_entry *e)
 	return fim_type_name(fim_type_of(e->mode));
 }
 
+uint64_t report_attr_u64(const struct fim_entry *e, uint32_t bit)
+{
+	switch (bit) {
+	case ATTR_SIZE: return e->size;
+	case ATTR_INODE: return e->ino;
+	case ATTR_NLINK: return e->nlink;
+	case ATTR_DEV: return e->dev;
+	case ATTR_RDEV: return e->rdev;
+	default: return 0;
+	}
+}
+
 /* The value of one attribute of one entry (not target: see below). */
 static void json_value(struct strbuf *sb, const struct fim_entry *e,
 		       uint32_t bit, int id)
@@ -275,23 +287,13 @@ static void json_value(struct strbuf *sb, const struct fim_entry *e,
 	case ATTR_MODE: strbuf_addf(sb, "\"%04o\"", e->mode & 07777); break;
 	case ATTR_UID: strbuf_addf(sb, "%u", e->uid); break;
 	case ATTR_GID: strbuf_addf(sb, "%u", e->gid); break;
-	case ATTR_SIZE:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->size);
+	case ATTR_SIZE: case ATTR_INODE: case ATTR_NLINK: case ATTR_DEV:
+	case ATTR_RDEV:
+		strbuf_addf(sb, "%llu",
+			    (unsigned long long)report_attr_u64(e, bit));
 		break;
 	case ATTR_MTIME: json_add_time(sb, e->mtime_ns); break;
 	case ATTR_CTIME: json_add_time(sb, e->ctime_ns); break;
-	case ATTR_INODE:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->ino);
-		break;
-	case ATTR_NLINK:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->nlink);
-		break;
-	case ATTR_DEV:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->dev);
-		break;
-	case ATTR_RDEV:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->rdev);
-		break;
 	case ATTR_TARGET: json_add_string(sb, e->target.buf, e->target.len);
 		break;
 	case ATTR_XATTRS: json_xattrs(sb, &e->xattrs); break;

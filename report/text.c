@@ -138,23 +138,13 @@ static void add_value(struct strbuf *sb, const struct report_opts *o,
 	case ATTR_GID:
 		add_id(sb, e->gid, report_group_name(o, e->gid));
 		break;
-	case ATTR_SIZE:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->size);
+	case ATTR_SIZE: case ATTR_INODE: case ATTR_NLINK: case ATTR_DEV:
+	case ATTR_RDEV:
+		strbuf_addf(sb, "%llu",
+			    (unsigned long long)report_attr_u64(e, bit));
 		break;
 	case ATTR_MTIME: add_time(sb, e->mtime_ns, 1); break;
 	case ATTR_CTIME: add_time(sb, e->ctime_ns, 1); break;
-	case ATTR_INODE:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->ino);
-		break;
-	case ATTR_NLINK:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->nlink);
-		break;
-	case ATTR_DEV:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->dev);
-		break;
-	case ATTR_RDEV:
-		strbuf_addf(sb, "%llu", (unsigned long long)e->rdev);
-		break;
 	case ATTR_TARGET:
 		if (e->target.len)
 			strbuf_add_escaped(sb, e->target.buf, e->target.len);
