@@ -16,7 +16,7 @@
 #include "store/store-private.h"
 
 enum {
-	E_ADD = EXT_EVENTS, E_LAST, E_LINKS, E_LINKS_NEW, E_NAMES, E_STARTED,
+	E_ADD = EXT_EVENTS, E_LAST, E_LINKS, E_LINKS_NEW, E_NAMES,
 	E_END
 };
 
@@ -249,15 +249,3 @@ int store_alive_names(struct store *st, uint64_t dev, uint64_t ino,
 	return ret;
 }
 
-int64_t store_snapshot_started(struct store *st, int64_t id)
-{
-	sqlite3_stmt *s = st_ext(st, E_STARTED, "SELECT started FROM snapshot "
-				 "WHERE id = ?1");
-	int64_t started = 0;
-
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		started = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return started;
-}

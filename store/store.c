@@ -41,7 +41,7 @@ enum {
 	S_RANGE_LH, S_RANGE_L, S_RANGE_H, S_RANGE_ALL, S_RANGE_EQ,
 	S_VER_INS, S_VER_KILL, S_VER_DEL, S_VER_SETCONTENT, S_LOG, S_LOG_DIR, S_KILL_DIR,
 	S_AT, S_AT_BORN, S_OVERRIDE, S_VERSIONS,
-	S_NAME_PUT, S_NAME_GET,
+	S_NAME_PUT, S_NAME_GET, S_STARTED,
 	S_COUNT
 };
 
@@ -94,6 +94,7 @@ static const char *const sql[S_COUNT] = {
 	[S_NAME_PUT] = "INSERT OR REPLACE INTO idname(kind, id, name) "
 		       "VALUES(?1, ?2, ?3)",
 	[S_NAME_GET] = "SELECT name FROM idname WHERE kind = ?1 AND id = ?2",
+	[S_STARTED] = "SELECT started FROM snapshot WHERE id = ?1",
 };
 
 /* ---- opening ------------------------------------------------------- */
@@ -682,6 +683,18 @@ int store_snapshot_get(struct store *st, int64_t id, struct snapshot_info *out)
 	if (!ret)
 		ret = load_roots(st, out);
 	return ret;
+}
+
+int64_t store_snapshot_started(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = stmt(st, S_STARTED);
+	int64_t started = 0;
+
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		started = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return started;
 }
 
 int store_snapshot_foreach(struct store *st,

@@ -185,6 +185,12 @@ struct store_ref {
 int store_resolve(struct store *st, const char *ref, struct store_ref *out);
 int store_snapshot_get(struct store *st, int64_t id,
 		       struct snapshot_info *out);
+/*
+ * The start time of snapshot `id` (0 if there is none): the scanner's
+ * "racy clean" test looks up only the snapshots it meets, instead of
+ * reading them all (a watched store has a snapshot every few seconds).
+ */
+int64_t store_snapshot_started(struct store *st, int64_t id);
 /* Call fn for every complete snapshot, oldest first; stops on nonzero. */
 int store_snapshot_foreach(struct store *st,
 			   int (*fn)(const struct snapshot_info *, void *),
@@ -549,11 +555,5 @@ int store_snapshot_links(struct store *st, int64_t snap, int new_dirs,
 			 void *data);
 int store_alive_names(struct store *st, uint64_t dev, uint64_t ino,
 		      store_name_fn fn, void *data);
-/*
- * The start time of snapshot `id` (0 if there is none): the scanner's
- * "racy clean" test looks up only the snapshots it meets, instead of
- * reading them all (a watched store has a snapshot every few seconds).
- */
-int64_t store_snapshot_started(struct store *st, int64_t id);
 
 #endif
