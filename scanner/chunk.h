@@ -24,6 +24,8 @@
 
 #include "platform/base.h"
 
+struct xxh_impl;
+
 #define CHUNK_ID_LEN 16
 
 struct chunk_params {
@@ -33,17 +35,21 @@ struct chunk_params {
 	uint64_t seed;         /* the gear table is derived from it */
 };
 
-/* The store's defaults: min 4 KiB, average ~8 KiB, max 64 KiB. */
+/* New stores' parameters: min 7 KiB, average ~8 KiB, max 64 KiB. */
 extern const struct chunk_params chunk_params_default;
+/* Stores made by the first releases: min 4 KiB, average ~8 KiB. */
+extern const struct chunk_params chunk_params_v1_4k;
 /* Tiny chunks for refining a changed region to the byte (~64 B). */
 extern const struct chunk_params chunk_params_tiny;
 
 /*
  * A printable identity of the parameters and the gear table, e.g.
- * "gear-v1 min=4096 max=65536 bits=12 table=3f2a...". Stored in the store's
+ * "gear-v1 min=7168 max=65536 bits=10 table=96e6...". Stored in the store's
  * meta table; equal strings mean equal cut points. Caller frees.
  */
 char *chunk_params_id(const struct chunk_params *p);
+/* The parameters this fimscan knows by that identity, or NULL. */
+const struct chunk_params *chunk_params_known(const char *id);
 
 struct chunk_entry {
 	uint64_t len;
@@ -61,7 +67,8 @@ struct chunker {
 	const uint64_t *gear;      /* 256 entries */
 	uint64_t h;                /* rolling hash */
 	uint64_t pos;              /* bytes in the current chunk */
-	void *xxh;                 /* XXH3 state of the current chunk */
+	const struct xxh_impl *x;  /* XXH3-128 code for this CPU */
+	void *xxh;                 /* its state for the current chunk */
 	struct strbuf *list;       /* packed output (not owned) */
 	uint64_t nchunks;
 	/* content retention: the current chunk's bytes, when keep is set */

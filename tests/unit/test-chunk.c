@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "scanner/chunk.h"
+#include "scanner/xxh.h"
 #include "test.h"
 
 /* ---- helpers -------------------------------------------------------- */
@@ -205,9 +206,9 @@ DEFINE_TEST(test_chunk_params)
 	uint64_t x = chunk_params_default.seed;
 	char *oid;
 
-	assert_int(chunk_params_default.min, 4096);
+	assert_int(chunk_params_default.min, 7168);
 	assert_int(chunk_params_default.max, 65536);
-	assert_int(chunk_params_default.bits, 12);
+	assert_int(chunk_params_default.bits, 10);
 	assert_int(chunk_params_tiny.min, 32);
 	assert_int(chunk_params_tiny.max, 1024);
 	assert_int(chunk_params_tiny.bits, 5);
@@ -220,14 +221,22 @@ DEFINE_TEST(test_chunk_params)
 	 * Frozen: a store records this string and compares it. If this test
 	 * fails, every stored chunk list would silently stop matching.
 	 */
-	assert_str(id, "gear-v1 min=4096 max=65536 bits=12 "
+	assert_str(id, "gear-v1 min=7168 max=65536 bits=10 "
 		       "table=96e6e82606fc8847");
+	/* The first releases' stores keep their own cuts. */
+	oid = chunk_params_id(&chunk_params_v1_4k);
+	assert_str(oid, "gear-v1 min=4096 max=65536 bits=12 "
+			"table=96e6e82606fc8847");
+	assert_true(chunk_params_known(oid) == &chunk_params_v1_4k);
+	free(oid);
+	assert_true(chunk_params_known(id) == &chunk_params_default);
 	assert_true(!strncmp(tiny, "gear-v1 min=32 max=1024 bits=5 table=",
 			     37));
 	assert_str(tiny + 37, id + 41);
 	other.seed++;
 	oid = chunk_params_id(&other);
 	assert_true(strcmp(oid + 41, id + 41) != 0);
+	assert_true(chunk_params_known(oid) == NULL);
 	free(oid);
 	other = chunk_params_default;
 	other.max = 65535;
@@ -400,6 +409,58 @@ DEFINE_TEST(test_chunk_ids)
 	for (int i = 0; i < 8; i++)
 		assert_int(id[i], (XXH3_128bits(d, sizeof(d)).high64 >>
 				   (56 - 8 * i)) & 0xff);
+}
+
+/*
+ * Every compiled-in XXH3 variant (scanner/xxh.h) gives the library's
+ * values, one-shot and streamed in random pieces, over the lengths where
+ * XXH3 switches code paths (0, 1-3, 4-8, 9-16, 17-128, 129-240, stripes
+ * of 64, blocks of 1024) and beyond.
+ */
+DEFINE_TEST(test_chunk_xxh_variants)
+{
+	size_t lens[] = { 0, 1, 3, 4, 8, 9, 16, 17, 128, 129, 240, 241,
+			  255, 256, 1023, 1024, 1025, 4096, 65537, 300000 };
+	unsigned char *d = xmalloc(300000), got[16];
+	size_t checked = 0;
+
+	rng_seed(5);
+	fill_random(d, 300000);
+	for (size_t v = 0; xxh_impls[v]; v++) {
+		const struct xxh_impl *x = xxh_impls[v];
+		void *st = x->state_new();
+
+		assert_true(st != NULL);
+		for (size_t k = 0; k < ARRAY_SIZE(lens) + 40; k++) {
+			size_t len = k < ARRAY_SIZE(lens) ? lens[k]
+							  : below(70000);
+			XXH128_canonical_t c;
+
+			XXH128_canonicalFromHash(&c, XXH3_128bits(d, len));
+			x->oneshot(d, len, got);
+			assert_mem(got, 16, c.digest, 16);
+			x->reset(st);
+			for (size_t off = 0; off < len;) {
+				size_t n = 1 + below(k % 2 ? 3000 : 70);
+
+				if (n > len - off)
+					n = len - off;
+				x->update(st, d + off, n);
+				off += n;
+			}
+			x->digest(st, got);
+			assert_mem(got, 16, c.digest, 16);
+			checked++;
+		}
+		x->state_free(st);
+		printf("  %s: %zu lengths agree with libxxhash\n", x->name,
+		       checked);
+		checked = 0;
+	}
+	/* The one in use is one of them. */
+	for (size_t v = 0; xxh_impls[v] != xxh_impl(); v++)
+		assert_true(xxh_impls[v + 1] != NULL);
+	free(d);
 }
 
 /* A malformed blob, in an exact-size heap copy so ASan sees overreads. */

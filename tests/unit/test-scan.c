@@ -21,6 +21,7 @@
 
 #include "platform/platform.h"
 #include "scanner/scan-private.h"
+#include "scanner/chunk.h"
 #include "scanner/scanner.h"
 #include "test.h"
 
@@ -917,7 +918,7 @@ DEFINE_TEST(test_scan_hash_fd)
 	memset(buf, 'q', sizeof(buf));
 	test_write_file("f", buf, sizeof(buf));
 	config_init(&cfg);
-	h = scan_hasher_new(&cfg);
+	h = scan_hasher_new(&cfg, &chunk_params_default);
 	assert_true(h != NULL);
 	fim_entry_init(&e);
 	fd = open("f", O_RDONLY);
