@@ -1369,7 +1369,7 @@ int store_version_at(struct store *st, const struct store_ref *ref,
 		     size_t namelen, struct fim_entry *out)
 {
 	sqlite3_stmt *s;
-	int64_t dir;
+	int64_t dir = 0;
 	int ret, rc;
 
 	if ((ret = dir_lookup(st, dirp, dirlen, 0, &dir)))
@@ -1409,7 +1409,7 @@ int store_version_born(struct store *st, const char *dirp, size_t dirlen,
 		       struct fim_entry *out)
 {
 	sqlite3_stmt *s;
-	int64_t dir;
+	int64_t dir = 0;
 	int ret;
 
 	if ((ret = dir_lookup(st, dirp, dirlen, 0, &dir)) || !dir)
