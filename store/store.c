@@ -267,8 +267,9 @@ static int check_schema(struct store *st, int flags)
 int store_open(struct store **out, const char *path, int flags)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
+	/* A store is never reached through a symbolic link. */
 	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-		     SQLITE_OPEN_EXRESCODE;
+		     SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW;
 	int ret;
 
 	st->path = xstrdup(path);
@@ -279,16 +280,25 @@ int store_open(struct store **out, const char *path, int flags)
 		int fd;
 		if ((ret = mkdir_parents(path) ? EXIT_STORE : 0))
 			goto fail;
-		/* Create it 0600 ourselves: SQLite would follow the umask,
-		 * and the -wal and -shm files copy the database's mode. */
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0) {
+		/*
+		 * Create it 0600 ourselves: SQLite would follow the umask,
+		 * and the -wal and -shm files copy the database's mode. Only
+		 * when it does not exist yet: close() drops every POSIX lock
+		 * this process holds on the file, so opening and closing an
+		 * existing store next to a live connection (the watch
+		 * daemon's shipper) would let another process think it is
+		 * the last user and delete the WAL under us.
+		 */
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+			  O_NOFOLLOW, 0600);
+		if (fd >= 0) {
+			close(fd);
+		} else if (errno != EEXIST) {
 			error("cannot create store %s: %s", path,
 			      strerror(errno));
 			ret = EXIT_STORE;
 			goto fail;
 		}
-		close(fd);
 		oflags |= SQLITE_OPEN_CREATE;
 	} else if (access(path, F_OK)) {
 		error("no store at %s: run 'fimscan baseline' first "
@@ -297,8 +307,14 @@ int store_open(struct store **out, const char *path, int flags)
 		goto fail;
 	}
 	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
-		ret = error("cannot open store %s: %s", path,
-			    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		struct stat sb;
+
+		if (!lstat(path, &sb) && S_ISLNK(sb.st_mode))
+			error("cannot open store %s: it is a symbolic link; "
+			      "give the store's own path with --db", path);
+		else
+			error("cannot open store %s: %s", path, st->db ?
+			      sqlite3_errmsg(st->db) : "out of memory");
 		ret = EXIT_STORE;
 		goto fail;
 	}
