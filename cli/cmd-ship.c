@@ -193,6 +193,14 @@ void cmd_es_options(struct cmd_ctx *ctx, const char *url,
 	fill_options(ctx, &a, eo, NULL);
 }
 
+void cmd_ship_options(struct cmd_ctx *ctx, struct es_options *eo,
+		      struct es_ship_options *so)
+{
+	struct ship_args a = { 0 };
+
+	fill_options(ctx, &a, eo, so);
+}
+
 static int cmd_ship_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct ship_args a = { .format = FMT_TEXT };

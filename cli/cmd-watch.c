@@ -6,7 +6,10 @@
  * row before the changes a full rescan found; a "transient" row for a
  * path that was created and gone again before it could be recorded.
  * With Elasticsearch configured, the shipping hook (events.c) runs in the
- * same transaction.
+ * same transaction, each coverage gap is queued too, and a shipping
+ * thread (report/es-shipper.c) delivers the outbox as it fills: woken
+ * after each commit, restarted with the configuration on SIGHUP, stopped
+ * and joined after the loop returns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +20,7 @@
 #include "cli/cmd.h"
 #include "differ/differ.h"
 #include "platform/watch.h"
+#include "report/es.h"
 #include "scanner/scanner.h"
 
 #define MAX_RANGES 64            /* ranges kept per event (all are counted) */
@@ -24,6 +28,7 @@
 struct watch_args {
 	const char *backend;       /* --backend, NULL: the config's */
 	int ready_fd;
+	int no_ship;               /* --no-ship */
 };
 
 struct watch_ctx {
@@ -33,7 +38,8 @@ struct watch_ctx {
 	int nops;
 	struct path_list roots;
 	struct events_hook events;
-	int shipping;
+	int queueing;              /* Elasticsearch is configured */
+	struct es_shipper *shipper;    /* NULL: nobody ships meanwhile */
 	struct strbuf attrs, ranges;
 };
 
@@ -63,6 +69,9 @@ static int watch_opt(int opt, const char *arg, void *data)
 		}
 		a->ready_fd = (int)v;
 		return 0;
+	case 'n':
+		a->no_ship = 1;
+		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -70,6 +79,7 @@ static int watch_opt(int opt, const char *arg, void *data)
 static const struct option watch_longopts[] = {
 	{ "backend", required_argument, NULL, 'b' },
 	{ "ready-fd", required_argument, NULL, 'r' },
+	{ "no-ship", no_argument, NULL, 'n' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -286,9 +296,57 @@ static int record(struct store *st, int64_t snap, const struct watch_batch *b,
 	free(names);
 	if (have_diff)
 		diff_result_release(&dr);
-	if (!ret && wc->shipping)
+	if (!ret && wc->queueing)
 		ret = events_before_commit(st, snap, &wc->events);
 	return ret;
+}
+
+/* A coverage gap the loop recorded: a document for Elasticsearch too. */
+static int queue_gap(struct store *st, const struct store_event *ev,
+		     void *data)
+{
+	struct watch_ctx *wc = data;
+	struct events_gap g = {
+		.reason = ev->action, .message = ev->detail ? ev->detail : "",
+		.path = ev->path, .pathlen = ev->pathlen,
+		.since_ns = ev->time_ns, .events = -1,
+	};
+
+	return wc->queueing ? events_queue_gap(&wc->events, st, &g) : 0;
+}
+
+/* ---- shipping ---------------------------------------------------------- */
+
+/* The shipping thread, unless Elasticsearch is not configured or it is
+ * turned off; a daemon that cannot ship still watches and queues. */
+static void start_shipper(struct watch_ctx *wc)
+{
+	struct es_ship_options so;
+	struct es_options eo;
+
+	if (!wc->queueing || wc->a.no_ship || !wc->ctx->cfg.watch_ship)
+		return;
+	cmd_ship_options(wc->ctx, &eo, &so);
+	if (es_shipper_start(&wc->shipper, wc->ctx->db_path, &eo, &so))
+		warning("events are queued but not shipped: 'fimscan ship' "
+			"sends them");
+	else
+		inform("shipping events to %s as they are queued",
+		       escaped(eo.url, strlen(eo.url)));
+}
+
+static void stop_shipper(struct watch_ctx *wc)
+{
+	es_shipper_stop(wc->shipper);
+	wc->shipper = NULL;
+}
+
+/* A snapshot or gap was committed: the shipper may read it now. */
+static void committed(void *data)
+{
+	struct watch_ctx *wc = data;
+
+	es_shipper_wake(wc->shipper);
 }
 
 /* ---- setup and reload -------------------------------------------------- */
@@ -308,7 +366,7 @@ static void fill_setup(struct watch_ctx *wc, struct watch_setup *s)
 	s->rootlens = wc->roots.len;
 	s->nroots = wc->roots.n;
 	s->backend = backend_name(wc);
-	wc->shipping = events_hook_init(&wc->events, &wc->ctx->cfg);
+	wc->queueing = events_hook_init(&wc->events, &wc->ctx->cfg);
 }
 
 /* SIGHUP: read the config file again; keep everything when it is bad. */
@@ -334,11 +392,14 @@ static int reload(struct watch_setup *s, void *data)
 		config_release(&cfg);
 		return ret;
 	}
+	/* the shipper's settings may have changed too */
+	stop_shipper(wc);
 	config_release(&wc->ctx->cfg);
 	wc->ctx->cfg = cfg;
 	path_list_release(&wc->roots);
 	wc->roots = roots;
 	fill_setup(wc, s);
+	start_shipper(wc);
 	return 0;
 }
 
@@ -363,11 +424,15 @@ static int cmd_watch_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	if ((ret = store_open(&rd, ctx->db_path, STORE_READ)))
 		goto out;
 	fill_setup(&wc, &o.setup);
+	start_shipper(&wc);
 	o.ready_fd = wc.a.ready_fd;
 	o.record = record;
+	o.gap = queue_gap;
+	o.committed = committed;
 	o.reload = reload;
 	o.data = &wc;
 	ret = watch_run(ctx->st, rd, &o);
+	stop_shipper(&wc);
 out:
 	store_close(rd);
 	path_list_release(&wc.roots);
@@ -379,7 +444,7 @@ out:
 const struct cmd_entry cmd_watch_entry = {
 	.name = "watch",
 	.usage = "fimscan watch [--backend inotify|fanotify] [--ready-fd n] "
-		 "[path ...]",
+		 "[--no-ship] [path ...]",
 	.summary = "record changes as they happen (a daemon)",
 	.options =
 		"  --backend NAME      inotify (default, or the config's\n"
@@ -387,6 +452,8 @@ const struct cmd_entry cmd_watch_entry = {
 		"                      the process behind each change)\n"
 		"  --ready-fd N        write READY=1 to descriptor N once every\n"
 		"                      watch is in place (again after SIGHUP)\n"
+		"  --no-ship           queue events for Elasticsearch, but leave\n"
+		"                      shipping them to 'fimscan ship'\n"
 		"  path ...            trees to watch (default: the config's "
 		"roots)\n"
 		"\n"

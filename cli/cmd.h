@@ -116,15 +116,19 @@ int events_before_commit(struct store *st, int64_t snap, void *data);
 /*
  * Queue a coverage-gap event (event.action "coverage_gap"): changes that
  * were not or will not be seen or shipped. The outbox's own overflow
- * uses it (reason "outbox_overflow"); `watch` can for its kernel queue
- * overflows and unwatched subtrees. Inside a transaction or on its own.
+ * uses it (reason "outbox_overflow"); `watch` for each coverage gap it
+ * records (its kernel queue overflowed, a subtree without watches, a
+ * root gone). Inside a transaction or on its own.
  */
 struct events_gap {
 	int64_t snap;              /* 0: none */
-	const char *reason;        /* "outbox_overflow", "overflow", ... */
+	const char *reason;        /* "outbox_overflow", or as watch
+				    * records gaps: "overflow", "lost",
+				    * "unwatched" */
 	const char *message;       /* a sentence for people */
 	const char *path;          /* raw bytes, NULL: all the roots */
 	size_t pathlen;
+	int64_t since_ns;          /* when it began (event.start), 0: now */
 	int64_t events;            /* events lost, -1: unknown */
 	int64_t first_seq, last_seq;   /* outbox overflow: what went */
 };
@@ -139,5 +143,9 @@ int events_queue_gap(struct events_hook *h, struct store *st,
 struct es_options;
 void cmd_es_options(struct cmd_ctx *ctx, const char *url,
 		    const char *key_file, struct es_options *eo);
+/* All of `ship`'s settings from the config alone (the watch daemon). */
+struct es_ship_options;
+void cmd_ship_options(struct cmd_ctx *ctx, struct es_options *eo,
+		      struct es_ship_options *so);
 
 #endif

@@ -2,10 +2,12 @@
  * events.c: queue the changes of each snapshot for Elasticsearch.
  *
  * When the config names an Elasticsearch URL, `baseline` and `scan` set
- * this hook as scan_options.before_commit: inside the snapshot's
- * transaction it compares the previous snapshot with the new one and adds
- * one ECS document per change to the outbox, so the snapshot and its
- * events commit together (kill -9 leaves neither). `ship` delivers them.
+ * this hook as scan_options.before_commit (`watch` calls it from its
+ * record hook): inside the snapshot's transaction it compares the
+ * previous snapshot with the new one and adds one ECS document per change
+ * to the outbox, so the snapshot and its events commit together (kill -9
+ * leaves neither). `ship` delivers them, and the `watch` daemon's
+ * shipping thread as they come (report/es-shipper.c).
  *
  * The outbox is bounded (outbox-max). When it overflows, the OLDEST
  * pending events are dropped: the newest show the host as it is now, and
@@ -26,8 +28,10 @@
 
 /*
  * A coverage-gap event: valid ECS (event.action "coverage_gap", the reason
- * in event.reason and fimscan.gap.reason), its _id 40 hex digits like the
- * change events', unique per gap.
+ * in event.reason and fimscan.gap.reason, when it began in event.start,
+ * the subtree in file.path), its _id 40 hex digits like the change
+ * events', unique per gap. The dashboard's gap panels select on
+ * event.action and group by fimscan.gap.reason.
  */
 static void gap_document(struct events_hook *h, struct strbuf *doc,
 			 struct strbuf *id, const struct events_gap *g)
@@ -43,6 +47,11 @@ static void gap_document(struct events_hook *h, struct strbuf *doc,
 		    c->host_name ? c->host_name : "", g->reason,
 		    (long long)g->snap, (long long)now, (long long)g->first_seq,
 		    (long long)g->last_seq);
+	/* gaps of several subtrees can be queued in the same instant */
+	if (g->path) {
+		strbuf_addch(id, ';');
+		strbuf_add(id, g->path, g->pathlen);
+	}
 	if (!EVP_Digest(id->buf, id->len, md, &mdlen, EVP_sha256(), NULL) ||
 	    mdlen < 20)
 		die("SHA-256 is not available");
@@ -61,6 +70,11 @@ static void gap_document(struct events_hook *h, struct strbuf *doc,
 		      "\"module\":\"fimscan\",\"dataset\":\"fimscan.events\","
 		      "\"reason\":");
 	json_add_string(doc, g->reason, strlen(g->reason));
+	if (g->since_ns) {
+		strbuf_addstr(doc, ",\"start\":\"");
+		time_add_rfc3339(doc, g->since_ns);
+		strbuf_addch(doc, '"');
+	}
 	strbuf_addstr(doc, "},\"message\":");
 	json_add_string(doc, g->message, strlen(g->message));
 	strbuf_addstr(doc, ",\"data_stream\":{\"type\":\"logs\","

@@ -80,6 +80,17 @@ void note(const char *fmt, ...)
 	va_end(ap);
 }
 
+void inform(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (verbosity < 1)
+		return;
+	va_start(ap, fmt);
+	report("", fmt, ap);
+	va_end(ap);
+}
+
 _Noreturn void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -428,6 +439,14 @@ int64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 

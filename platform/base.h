@@ -61,6 +61,8 @@ int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "fimscan: MSG\n" only with -v. */
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "fimscan: MSG\n" unless -q: a daemon's news (ready, recovered). */
+void inform(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* For fatal internal errors (allocation failure, broken invariant). */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -144,6 +146,8 @@ int hex_value(int c);
 
 /* Current time as nanoseconds since the epoch. */
 int64_t now_ns(void);
+/* CLOCK_MONOTONIC in nanoseconds: for deadlines and waits. */
+int64_t mono_ns(void);
 /* Number of online CPUs, at least 1. */
 int ncpus(void);
 

@@ -1337,24 +1337,34 @@ static long answer_retry_after(struct es_client *c)
 	return es_retry_after_ms(c->retry_after, (int64_t)time(NULL));
 }
 
-/* A message for an answer that ends the run (401, redirects, ...). */
-static void fatal_answer(struct es_client *c, const char *what)
+/* Why an answer ends the run (401, redirects, ...), into out. */
+static void fatal_why(struct es_client *c, const char *what,
+		      struct strbuf *out)
 {
 	struct strbuf sb = STRBUF_INIT;
 
 	describe_answer(c, &sb);
 	if (c->status == 401 || c->status == 403)
-		error("%s: %s refused the credentials (%s): check the API key "
-		      "or credentials file and its privileges", what, c->url,
-		      sb.buf);
+		strbuf_addf(out, "%s: %s refused the credentials (%s): check "
+			    "the API key or credentials file and its "
+			    "privileges", what, c->url, sb.buf);
 	else if (c->status >= 300 && c->status < 400)
-		error("%s: %s answered with a redirect (%s%s%s), which is not "
-		      "followed (it could carry the credentials elsewhere): "
-		      "give the final URL", what, c->url, sb.buf,
-		      c->location[0] ? " to " : "",
-		      escaped(c->location, strlen(c->location)));
+		strbuf_addf(out, "%s: %s answered with a redirect (%s%s%s), "
+			    "which is not followed (it could carry the "
+			    "credentials elsewhere): give the final URL", what,
+			    c->url, sb.buf, c->location[0] ? " to " : "",
+			    escaped(c->location, strlen(c->location)));
 	else
-		error("%s: %s answered %s", what, c->url, sb.buf);
+		strbuf_addf(out, "%s: %s answered %s", what, c->url, sb.buf);
+	strbuf_release(&sb);
+}
+
+static void fatal_answer(struct es_client *c, const char *what)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	fatal_why(c, what, &sb);
+	error("%s", sb.buf);
 	strbuf_release(&sb);
 }
 
@@ -1707,6 +1717,24 @@ static int wait_ms(const struct es_ship_options *o, long ms)
 }
 
 /*
+ * A problem with the server: `ship` prints it with `tail` (an error when
+ * the run ends, else a warning); a daemon gets it through trouble(), to
+ * say once per outage, and -v still shows each.
+ */
+static void problem(struct ship *s, int final, const char *msg,
+		    const char *tail)
+{
+	if (s->o->trouble) {
+		note("%s%s", msg, tail);
+		s->o->trouble(msg, final, s->o->data);
+	} else if (final) {
+		error("%s%s", msg, tail);
+	} else {
+		warning("%s%s", msg, tail);
+	}
+}
+
+/*
  * Wait before a retry; EXIT_REMOTE once nothing was settled for
  * stall_ms (the caller keeps every unsettled event pending).
  */
@@ -1717,24 +1745,45 @@ static int backoff(struct ship *s)
 				rnd_next());
 	long left = s->o->stall_ms -
 		    (long)((now_ns() - s->progress_ns) / 1000000);
+	struct strbuf msg = STRBUF_INIT;
+	char tail[64];
 
 	if (s->o->stop && s->o->stop())
 		return EXIT_INTERRUPTED;
 	s->retry_after_ms = -1;
 	if (left <= 0) {
-		error("giving up on %s: nothing was delivered for %ld s (%s); "
-		      "the events stay in the outbox", s->c->url,
-		      s->o->stall_ms / 1000, s->why_retry.buf);
+		strbuf_addf(&msg, "giving up on %s: nothing was delivered for "
+			    "%ld s (%s)", s->c->url, s->o->stall_ms / 1000,
+			    s->why_retry.buf);
+		problem(s, 1, msg.buf, "; the events stay in the outbox");
+		strbuf_release(&msg);
 		return EXIT_REMOTE;
 	}
 	if (ms > left)
 		ms = left;
-	warning("%s: %s; retrying in %.1f s", s->c->url, s->why_retry.buf,
-		ms / 1000.0);
+	strbuf_addf(&msg, "%s: %s", s->c->url, s->why_retry.buf);
+	snprintf(tail, sizeof(tail), "; retrying in %.1f s", ms / 1000.0);
+	problem(s, 0, msg.buf, tail);
+	strbuf_release(&msg);
 	return wait_ms(s->o, ms);
 }
 
 enum { R_DONE, R_SPLIT, R_RETRY };
+
+/* The run ends here (REQ_FATAL, or an answer such as 401): EXIT_REMOTE. */
+static int refused(struct ship *s, int req)
+{
+	struct strbuf msg = STRBUF_INIT;
+
+	if (req == REQ_FATAL)
+		strbuf_addf(&msg, "cannot ship to %s: %s", s->c->url,
+			    s->c->err.buf);
+	else
+		fatal_why(s->c, "cannot ship", &msg);
+	problem(s, 1, msg.buf, "");
+	strbuf_release(&msg);
+	return EXIT_REMOTE;
+}
 
 /* Why the next wait: `text`, or the last answer when NULL. */
 static void set_why(struct ship *s, const char *text)
@@ -1778,10 +1827,8 @@ static int send_range(struct ship *s, size_t lo, size_t hi, int *verdict)
 	r = request(s->c, "POST", "/_bulk?filter_path=errors,items.*.error,"
 		    "items.*.status,items.*._id", headers, gz->buf, gz->len,
 		    NULL);
-	if (r == REQ_FATAL) {
-		error("cannot ship to %s: %s", s->c->url, s->c->err.buf);
-		return EXIT_REMOTE;
-	}
+	if (r == REQ_FATAL)
+		return refused(s, r);
 	if (r == REQ_NET) {
 		/* Maybe stored, maybe not: resend; 409 sorts it out. */
 		set_why(s, s->c->err.buf);
@@ -1820,8 +1867,7 @@ static int send_range(struct ship *s, size_t lo, size_t hi, int *verdict)
 		*verdict = R_RETRY;
 		return 0;
 	}
-	fatal_answer(s->c, "cannot ship");
-	return EXIT_REMOTE;
+	return refused(s, r);
 }
 
 /* One batch: send it (split as needed) until every range was answered. */

@@ -63,6 +63,15 @@ struct es_ship_options {
 	long stall_ms;           /* give up after this long without progress */
 	int busy_ms;             /* wait for the store's write lock */
 	int (*stop)(void);       /* nonzero: stop at the next safe point */
+	/*
+	 * For a daemon, which says once per outage what is wrong. When
+	 * set, es_ship calls it with the reason instead of warning before
+	 * each retry (final 0), and instead of the error when it gives up
+	 * or is refused (final 1: it returns EXIT_REMOTE next); with -v
+	 * each is a note as well. NULL: warnings and errors as `ship`.
+	 */
+	void (*trouble)(const char *why, int final, void *data);
+	void *data;              /* for trouble() */
 };
 void es_ship_defaults(struct es_ship_options *o);
 
@@ -84,6 +93,41 @@ struct es_ship_stats {
  */
 int es_ship(struct es_client *c, struct store *st,
 	    const struct es_ship_options *o, struct es_ship_stats *stats);
+
+/* ---- continuous shipping: the watch daemon (es-shipper.c) --------- */
+
+/*
+ * A thread that delivers the outbox of the store at `db` with es_ship():
+ * soon after es_shipper_wake() says something was committed, and at
+ * least every 10 s (for what other processes queue). It has a connection
+ * of its own, whose only writes are the short transactions that settle a
+ * batch; it waits as long as it takes for the write lock, so a long scan
+ * delays it and the writer never fails because of it.
+ *
+ * While Elasticsearch cannot be reached or refuses for longer than
+ * es-backoff-max, or a run gives up, it warns once for the outage, with
+ * the reason, keeps every event in the outbox and tries again after
+ * es-backoff, doubling to es-backoff-max, half random; wakes do not
+ * hurry it then. When a run succeeds again it says so.
+ *
+ * One per process: es_ship's stop() takes no argument, so the stop flag
+ * is the file's. `eo` and `so` are copied (their strings must outlive
+ * the start only); so->stop, busy_ms, trouble and data are the
+ * shipper's own. Every signal is blocked in the thread. 0, or an EXIT_*
+ * with a message when the client or the store cannot be set up.
+ */
+struct es_shipper;
+int es_shipper_start(struct es_shipper **out, const char *db,
+		     const struct es_options *eo,
+		     const struct es_ship_options *so);
+/* Something was committed: ship it soon. Thread-safe; wakes coalesce. */
+void es_shipper_wake(struct es_shipper *sh);
+/*
+ * Stop at the next safe point (a request in flight is abandoned; what
+ * was not acknowledged stays in the outbox, and a resend is answered
+ * 409), join the thread, free everything. NULL does nothing.
+ */
+void es_shipper_stop(struct es_shipper *sh);
 
 /*
  * Install the component template fimscan@mappings and the index template

@@ -61,6 +61,8 @@
  *                           (default 4h)
  *   watch-backend = inotify|fanotify
  *                           watch's default backend (default inotify)
+ *   watch-ship = yes|no     watch delivers the outbox to elasticsearch
+ *                           as it fills (default yes)
  *   elasticsearch = URL     queue an ECS event per change, for `ship`
  *   kibana = URL            where es-setup imports the dashboard
  *   namespace = NS          data stream namespace: [a-z0-9_]{1,100}
@@ -230,7 +232,7 @@ static const char *const settings[] = {
 	"es-pinned-key", "es-insecure-http", "es-connect-timeout",
 	"es-read-timeout", "es-request-timeout", "es-batch", "es-backoff",
 	"es-backoff-max", "ship-timeout", "debounce", "rescan-interval",
-	"watch-backend",
+	"watch-backend", "watch-ship",
 };
 
 /* ---- init and release ----------------------------------------------- */
@@ -252,6 +254,7 @@ void config_init(struct fim_config *c)
 	c->debounce_ms = 300;
 	c->rescan_interval_s = 4 * 3600;
 	c->watch_backend = WATCH_BACKEND_INOTIFY;
+	c->watch_ship = 1;
 	c->groups = xcalloc(NBUILTIN, sizeof(*c->groups));
 	for (size_t i = 0; i < NBUILTIN; i++) {
 		c->groups[i].name = xstrdup(builtin_groups[i].name);
@@ -870,6 +873,18 @@ static int duration_value(const struct strbuf *t, int64_t *out)
 	return 0;
 }
 
+/* A yes|no setting. */
+static void set_yes_no(struct parser *ps, const char *key,
+		       const struct strbuf *v, int *dst)
+{
+	if (!strcmp(v->buf, "yes"))
+		*dst = 1;
+	else if (!strcmp(v->buf, "no"))
+		*dst = 0;
+	else
+		perr(ps, "%s must be 'yes' or 'no', not '%s'", key, qt(ps, v));
+}
+
 /* A string setting, replacing an earlier value. */
 static void set_string(char **dst, const struct strbuf *v)
 {
@@ -934,13 +949,7 @@ static void es_setting(struct parser *ps, const char *key,
 		else
 			set_string(&c->es_namespace, v);
 	} else if (!strcmp(key, "es-insecure-http")) {
-		if (!strcmp(v->buf, "yes"))
-			c->es_insecure_http = 1;
-		else if (!strcmp(v->buf, "no"))
-			c->es_insecure_http = 0;
-		else
-			perr(ps, "es-insecure-http must be 'yes' or 'no', not "
-			     "'%s'", qt(ps, v));
+		set_yes_no(ps, key, v, &c->es_insecure_http);
 	} else if (!strcmp(key, "es-pinned-key") &&
 		   !strncmp(v->buf, "sha256//", 8)) {
 		set_string(&c->es_pinned_key, v);
@@ -1011,13 +1020,7 @@ static void do_setting(struct parser *ps, const char *key, const char *s,
 			perr(ps, "rehash must be 'all' or 'changed', not '%s'",
 			     qt(ps, v));
 	} else if (!strcmp(key, "one-filesystem")) {
-		if (!strcmp(v->buf, "yes"))
-			c->one_filesystem = 1;
-		else if (!strcmp(v->buf, "no"))
-			c->one_filesystem = 0;
-		else
-			perr(ps, "one-filesystem must be 'yes' or 'no', not '%s'",
-			     qt(ps, v));
+		set_yes_no(ps, key, v, &c->one_filesystem);
 	} else if (!strcmp(key, "busy-timeout")) {
 		if (number(v, 0, 3600000, &c->busy_ms))
 			perr(ps, "busy-timeout must be 0..3600000 (milliseconds), not '%s'",
@@ -1041,6 +1044,8 @@ static void do_setting(struct parser *ps, const char *key, const char *s,
 		else
 			perr(ps, "watch-backend must be 'inotify' or "
 			     "'fanotify', not '%s'", qt(ps, v));
+	} else if (!strcmp(key, "watch-ship")) {
+		set_yes_no(ps, key, v, &c->watch_ship);
 	} else if (!strcmp(key, "content-max-file") ||
 		   !strcmp(key, "content-max-total")) {
 		int64_t *dst = key[12] == 'f' ? &c->content_max_file

@@ -125,6 +125,7 @@ struct fim_config {
 	int debounce_ms;       /* a path is scanned once quiet this long */
 	int64_t rescan_interval_s;  /* full rescan period, 0 = never */
 	int watch_backend;     /* WATCH_BACKEND_* */
+	int watch_ship;        /* watch ships the outbox itself (default 1) */
 	size_t default_group;  /* group for paths no rule names ("all") */
 };
 

@@ -186,6 +186,21 @@ struct watch_options {
 	 */
 	int (*record)(struct store *st, int64_t snap,
 		      const struct watch_batch *b, void *data);
+	/*
+	 * A coverage gap (the kernel's queue overflowed, a subtree has no
+	 * watches, a root is gone) was recorded in the store's events, in
+	 * a transaction of its own; `ev` is that event. Called on the
+	 * thread that writes `st`, outside any transaction: what it writes
+	 * commits on its own. An EXIT_* is reported, and the daemon goes
+	 * on. NULL: nothing more to do.
+	 */
+	int (*gap)(struct store *st, const struct store_event *ev,
+		   void *data);
+	/*
+	 * A snapshot or a gap was committed: other connections to the
+	 * store see it now (the shipper is woken). NULL: nobody to tell.
+	 */
+	void (*committed)(void *data);
 	/* SIGHUP: fill in a new setup (0), or keep the old one (EXIT_*). */
 	int (*reload)(struct watch_setup *setup, void *data);
 	void *data;

@@ -4,7 +4,8 @@
  *
  * Threads:
  *   main     places the watches, scans (scan_run) and commits: the only
- *            thread that writes the store
+ *            thread that writes snapshots (the caller's shipper, woken by
+ *            committed(), settles the outbox on a connection of its own)
  *   reader   calls the backend's read(); the callback files each event
  *            in the pending set (a new directory's watch is placed by the
  *            backend before its event gets here)
@@ -105,32 +106,7 @@ struct daemon {
 	struct strbuf tmp;
 };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- messages ---------------------------------------------------------- */
-
-/* An informational line (the daemon's life), shown unless -q. */
-__attribute__((format(printf, 1, 2)))
-static void say(const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-
-	if (verbosity < 1)
-		return;
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s%s: %s\n", msg_journal ? "<6>" : "", prog_name,
-		sb.buf);
-	strbuf_release(&sb);
-}
 
 const char *watch_reason_name(int reason)
 {
@@ -827,8 +803,16 @@ static void gap(struct daemon *w, const char *action, const char *path,
 		.detail = detail,
 	};
 
-	if (store_event_record(w->st, &ev, w->setup.cfg->busy_ms))
+	if (store_event_record(w->st, &ev, w->setup.cfg->busy_ms)) {
 		error("the coverage gap above is not in the store's events");
+		return;
+	}
+	/* the store has no transaction for both: a crash in between keeps
+	 * the gap in the events, without its document for Elasticsearch */
+	if (w->o->gap && w->o->gap(w->st, &ev, w->o->data))
+		error("the coverage gap above is not queued for shipping");
+	if (w->o->committed)
+		w->o->committed(w->o->data);
 }
 
 static const char *reason_says(int reason)
@@ -872,6 +856,8 @@ static int run_scan(struct daemon *w, const struct scan_spec *sp)
 		wb.nseen = sp->b->n;
 	}
 	ret = scan_run(w->st, w->rd, &so, &res);
+	if (!ret && w->o->committed)
+		w->o->committed(w->o->data);
 	if (!ret && h.nlinks) {
 		/* the other names of linked files: ripe at once */
 		int64_t mono = mono_ns() - w->maxwait_ns - 1, wall = now_ns();
@@ -893,9 +879,9 @@ static int run_scan(struct daemon *w, const struct scan_spec *sp)
 	}
 	if (!ret && sp->reason != WATCH_CHANGES &&
 	    sp->reason != WATCH_UNWATCHED)
-		say("%s: snapshot %lld, %lld entries, %.2f s",
-		    reason_says(sp->reason), (long long)res.snap,
-		    (long long)res.entries, res.seconds);
+		inform("%s: snapshot %lld, %lld entries, %.2f s",
+		       reason_says(sp->reason), (long long)res.snap,
+		       (long long)res.entries, res.seconds);
 	else if (!ret)
 		note("%s: snapshot %lld, %zu paths, %lld entries",
 		     reason_says(sp->reason), (long long)res.snap,
@@ -922,7 +908,7 @@ static int retryable(struct daemon *w, int ret)
 static void retried(struct daemon *w)
 {
 	if (w->busy_warned)
-		say("the store takes changes again");
+		inform("the store takes changes again");
 	w->backoff = 0;
 	w->retry_at = 0;
 	w->busy_warned = 0;
@@ -1138,7 +1124,8 @@ static int do_unwatched(struct daemon *w)
 			}
 		pthread_mutex_unlock(&w->lock);
 		if (!again)
-			say("%s is watched now", escaped(v[i].path, v[i].len));
+			inform("%s is watched now",
+			       escaped(v[i].path, v[i].len));
 		roots[k] = v[i].path;
 		lens[k++] = v[i].len;
 	}
@@ -1353,7 +1340,7 @@ static void tell_ready(struct daemon *w)
 						  : "filesystems");
 	strbuf_addf(&msg, "READY=1\nSTATUS=%s", status.buf);
 	plat_notify(msg.buf);
-	say("%s", status.buf);
+	inform("%s", status.buf);
 	strbuf_release(&status);
 	strbuf_release(&msg);
 }
@@ -1405,7 +1392,7 @@ static int do_reload(struct daemon *w)
 	snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%lld",
 		 (long long)(mono_ns() / 1000));
 	plat_notify(buf);
-	say("reloading the configuration");
+	inform("reloading the configuration");
 	stop_reader(w);          /* the old setup is in use until here */
 	if (!w->o->reload || (ret = w->o->reload(&next, w->o->data))) {
 		error("reload failed: going on with the configuration in force");
@@ -1648,7 +1635,7 @@ int watch_run(struct store *st, struct store *rd,
 		w->in_reconcile = 0;
 		pthread_mutex_unlock(&w->lock);
 		if (ret == EXIT_INTERRUPTED && w->stop) {
-			say("stopped before watching anything");
+			inform("stopped before watching anything");
 			ret = 0;
 			goto out;
 		}
@@ -1671,7 +1658,7 @@ int watch_run(struct store *st, struct store *rd,
 		error("interrupted: the last changes were not recorded (the "
 		      "next start rescans)");
 	else if (!ret)
-		say("stopped: every change seen is recorded");
+		inform("stopped: every change seen is recorded");
 	plat_notify("STOPPING=1");
 out:
 	stop_reader(w);

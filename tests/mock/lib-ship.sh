@@ -105,3 +105,44 @@ reconcile() {
 	status_check "d['outbox']['pending'] == $_rows" \
 		"d['outbox']['dead'] == $_dead"
 }
+
+# gap_doc_valid FILE...: each file holds one coverage-gap document whose
+# fields all exist in ECS 9.4 (or are fimscan's own, in its mapping) with
+# a value of their type, and which the dashboard's gap panels select
+# (event.action "coverage_gap", fimscan.gap.reason).
+gap_doc_valid() {
+	_fields=$(sh "$SRCDIR/tests/ecs/ecs-fields.sh" "${BUILDDIR:-$T}/ecs-9.4.0") ||
+		fail "ECS field definitions (npm install @elastic/ecs@9.4.0)"
+	python3 - "$_fields" "$SRCDIR/share/elasticsearch/fimscan@mappings.json" \
+		"$@" <<'PY' || fail "a gap event is not valid ECS: $*"
+import json, re, sys
+ecs = json.load(open(sys.argv[1]))["fields"]
+m = json.load(open(sys.argv[2]))["template"]["mappings"]["properties"]
+def own(path):
+    node = {"properties": m}
+    for part in path.split("."):
+        node = node.get("properties", {}).get(part)
+        if node is None:
+            return None
+    return node.get("type")
+def walk(o, prefix=""):
+    for k, v in o.items():
+        name = prefix + k
+        if isinstance(v, dict):
+            walk(v, name + ".")
+            continue
+        t = own(name) if name.startswith("fimscan.") else ecs.get(name, {}).get("type")
+        assert t, "not in ECS or fimscan's mapping: " + name
+        num = t in ("long", "integer", "unsigned_long")
+        assert num == isinstance(v, int), name + " has the wrong type"
+        if t == "date":
+            assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", v), name
+for f in sys.argv[3:]:
+    doc = json.load(open(f))
+    walk(doc)
+    assert doc["event"]["action"] == ["coverage_gap"], f
+    assert doc["event"]["kind"] == "event" and doc["event"]["category"] == ["file"], f
+    assert doc["fimscan"]["gap"]["reason"] == doc["event"]["reason"], f
+    assert re.match(r"^[0-9a-f]{40}$", doc["event"]["id"]), f
+PY
+}

@@ -38,6 +38,11 @@ JSON list; each fault may say "times": N):
 Persistent rule: --reject-path REGEX (or POST /_mock/config
 {"reject_path": REGEX}): such documents get item 400.
 
+Durability: with --docs-file FILE, each stored document is appended to
+FILE ("index TAB _id TAB document") before it is acknowledged, and FILE
+is loaded at start: a mock killed and started again (--port, the same
+file) answers 409 for what it had, as a restarted cluster does.
+
 Inspection: GET /_mock/stats (slow_waiting: requests stored and not yet
 answered), /_mock/docs (NDJSON "_index _id doc"), /_mock/history,
 /_mock/templates, /_mock/kibana; POST /_mock/reset, /_mock/faults/clear.
@@ -114,11 +119,32 @@ class State:
     def __init__(self, args):
         self.args = args
         self.lock = threading.RLock()
+        self.docs_file = None
         self.reset()
         self.reject_path = re.compile(args.reject_path) if args.reject_path else None
+        if args.docs_file:
+            self.load_docs(args.docs_file)
+
+    def load_docs(self, path):
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                for rec in f:
+                    # a record cut short by a kill was never acknowledged
+                    if not rec.endswith(b"\n") or rec.count(b"\t") < 2:
+                        continue
+                    index, _id, line = rec[:-1].split(b"\t", 2)
+                    self.docs.setdefault(index.decode(), {})[_id.decode()] = line
+        self.docs_file = open(path, "ab")
+
+    def keep_doc(self, index, _id, line):
+        if self.docs_file:
+            self.docs_file.write(b"%s\t%s\t%s\n" % (index.encode(), str(_id).encode(), line))
+            self.docs_file.flush()
 
     def reset(self):
         self.docs = {}            # index -> {id: doc line}
+        if self.docs_file:
+            self.docs_file.truncate(0)
         self.faults = []
         self.history = []
         self.components = {}
@@ -563,6 +589,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if _id in store:
             return fail(409, "version_conflict_engine_exception",
                         "[%s]: version conflict, document already exists (current version [1])" % _id)
+        st.keep_doc(index, _id, line)
         store[_id] = line
         res.update({"_version": 1, "result": "created", "status": 201,
                     "_shards": {"total": 1, "successful": 1, "failed": 0},
@@ -736,6 +763,7 @@ def main():
     ap.add_argument("--basic", action="append", help="accepted user:password")
     ap.add_argument("--max-content-length", type=int, default=100 << 20)
     ap.add_argument("--reject-path", help="item 400 for documents whose file.path matches")
+    ap.add_argument("--docs-file", help="keep stored documents here, across restarts")
     ap.add_argument("--ecs-fields", help="JSON of ECS field definitions for the dashboard check")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()

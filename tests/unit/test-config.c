@@ -147,6 +147,7 @@ DEFINE_TEST(test_config_defaults)
 	assert_str(c.groups[c.default_group].name, "all");
 	assert_int(c.content_max_file, 1 << 20);
 	assert_int(c.content_max_total, 256ll << 20);
+	assert_int(c.watch_ship, 1);
 	h = config_hashes_str(&c);
 	assert_str(h, "sha256");
 	free(h);
@@ -180,7 +181,9 @@ DEFINE_TEST(test_config_settings)
 		"rehash =changed\n"
 		"one-filesystem= no\n"
 		"busy-timeout = 250\n"
-		"retries = 7\n";
+		"retries = 7\n"
+		"watch-ship = no\n"
+		"es-insecure-http = yes\n";
 
 	config_init(&c);
 	assert_int(parse(&c, text, 0, &err), 0);
@@ -194,6 +197,8 @@ DEFINE_TEST(test_config_settings)
 	assert_int(c.one_filesystem, 0);
 	assert_int(c.busy_ms, 250);
 	assert_int(c.retries, 7);
+	assert_int(c.watch_ship, 0);
+	assert_int(c.es_insecure_http, 1);
 	/* the text is kept byte for byte */
 	assert_str(c.text, text);
 	free(h);
@@ -387,6 +392,8 @@ DEFINE_TEST(test_config_error_value_ranges)
 	assert_error("threads =", "missing value for 'threads'");
 	assert_error("rehash = some", "rehash must be 'all' or 'changed'");
 	assert_error("one-filesystem = true", "one-filesystem must be 'yes' or 'no'");
+	assert_error("watch-ship = off", "watch-ship must be 'yes' or 'no', not 'off'");
+	assert_error("es-insecure-http = 1", "es-insecure-http must be 'yes' or 'no'");
 	assert_error("busy-timeout = 3600001", "busy-timeout must be 0..3600000");
 	assert_error("retries = 0", "retries must be 1..100");
 	assert_error("retries = 101", "retries must be 1..100");
