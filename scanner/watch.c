@@ -91,6 +91,7 @@ struct daemon {
 	int overflow;                /* a full rescan is due */
 	unsigned noverflow;          /* kernel overflows since the last one */
 	int64_t overflow_ns;         /* wall clock of the first of them */
+	int overflow_retry;          /* its gap is recorded, the rescan not */
 	int pend_full;               /* PEND_MAX was hit */
 	struct unwatched *unw;
 	size_t nunw, unw_alloc;
@@ -967,19 +968,22 @@ static int do_rescan(struct daemon *w, int reason)
 	struct scan_spec sp = { .reason = reason, .kind = SNAP_SCAN };
 	int64_t since = 0;
 	unsigned n = 0;
-	int ret;
+	int ret, noted = 0;
 
 	pthread_mutex_lock(&w->lock);
 	if (reason == WATCH_OVERFLOW) {
 		n = w->noverflow;
 		since = w->overflow_ns;
+		/* A retried rescan whose gap is recorded: no second one. */
+		noted = w->overflow_retry && !n;
 		w->noverflow = 0;
 		w->overflow = 0;
+		w->overflow_retry = 0;
 	}
 	take(w, &b, 1);
 	pthread_mutex_unlock(&w->lock);
 	batch_prepare(&b);
-	if (reason == WATCH_OVERFLOW) {
+	if (reason == WATCH_OVERFLOW && !noted) {
 		struct strbuf msg = STRBUF_INIT;
 
 		if (n)
@@ -1005,6 +1009,7 @@ static int do_rescan(struct daemon *w, int reason)
 		if (reason == WATCH_OVERFLOW) {
 			pthread_mutex_lock(&w->lock);
 			w->overflow = 1;
+			w->overflow_retry = 1;
 			pthread_mutex_unlock(&w->lock);
 		}
 		return 0;
