@@ -113,23 +113,6 @@ static void json_snap_row(struct strbuf *sb, const struct snap_row *s)
 		    (long long)s->warnings);
 }
 
-static void json_snapshot(struct strbuf *sb, const char *key,
-			  const struct snapshot_info *s)
-{
-	json_add_key(sb, key);
-	strbuf_addf(sb, "{\"id\":%lld,\"kind\":", (long long)s->id);
-	json_add_cstr(sb, snap_kind_name(s->kind));
-	strbuf_addstr(sb, ",\"time\":");
-	json_add_time(sb, s->finished_ns);
-	strbuf_addf(sb, ",\"entries\":%lld,\"roots\":[", (long long)s->entries);
-	for (size_t i = 0; i < s->nroots; i++) {
-		if (i)
-			strbuf_addch(sb, ',');
-		json_add_string(sb, s->roots[i], s->rootlens[i]);
-	}
-	strbuf_addstr(sb, "]}");
-}
-
 /*
  * The snapshots for the chart: every complete one in the store (the
  * newest HTML_SNAPSHOTS), or, without a store, the two compared.
@@ -251,9 +234,9 @@ int report_html_diff(const struct diff_result *r, const struct report_opts *o)
 	strbuf_addstr(&tmp, ",\"host\":");
 	json_add_cstr(&tmp, host);
 	strbuf_addstr(&tmp, ",\n");
-	json_snapshot(&tmp, "a", &r->a);
+	report_json_snapshot(&tmp, "a", &r->a, 1);
 	strbuf_addstr(&tmp, ",\n");
-	json_snapshot(&tmp, "b", &r->b);
+	report_json_snapshot(&tmp, "b", &r->b, 1);
 	strbuf_addf(&tmp, ",\n\"summary\":{\"added\":%zu,\"removed\":%zu,"
 		    "\"changed\":%zu,\"moved\":%zu,\"warnings\":%lld},\n",
 		    r->added, r->removed, r->changed, r->moved,

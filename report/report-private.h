@@ -22,6 +22,9 @@ int report_xattr_next(const struct strbuf *x, size_t *pos, const char **name,
 const char *report_state_name(int state);
 /* size, inode, nlink, dev or rdev of e (0 for any other bit). */
 uint64_t report_attr_u64(const struct fim_entry *e, uint32_t bit);
+/* {"id", "kind", "time"[, "entries"], "roots"} of a compared snapshot. */
+void report_json_snapshot(struct strbuf *sb, const char *key,
+			  const struct snapshot_info *s, int entries);
 const struct fim_entry *report_old(const struct diff_item *it);
 const struct fim_entry *report_new(const struct diff_item *it);
 

@@ -349,14 +349,16 @@ static void json_detail(struct strbuf *sb, const struct report_opts *o,
 
 /* ---- JSON diff ---------------------------------------------------------- */
 
-static void json_snapshot_ref(struct strbuf *sb, const char *key,
-			      const struct snapshot_info *s)
+void report_json_snapshot(struct strbuf *sb, const char *key,
+			  const struct snapshot_info *s, int entries)
 {
 	json_add_key(sb, key);
 	strbuf_addf(sb, "{\"id\":%lld,\"kind\":", (long long)s->id);
 	json_add_cstr(sb, snap_kind_name(s->kind));
 	strbuf_addstr(sb, ",\"time\":");
 	json_add_time(sb, s->finished_ns);
+	if (entries)
+		strbuf_addf(sb, ",\"entries\":%lld", (long long)s->entries);
 	strbuf_addstr(sb, ",\"roots\":[");
 	for (size_t i = 0; i < s->nroots; i++) {
 		if (i)
@@ -427,9 +429,9 @@ static int json_diff(const struct diff_result *r, const struct report_opts *o)
 	struct strbuf sb = STRBUF_INIT;
 
 	strbuf_addstr(&sb, "{\"fimscan\":1,\n");
-	json_snapshot_ref(&sb, "a", &r->a);
+	report_json_snapshot(&sb, "a", &r->a, 0);
 	strbuf_addstr(&sb, ",\n");
-	json_snapshot_ref(&sb, "b", &r->b);
+	report_json_snapshot(&sb, "b", &r->b, 0);
 	strbuf_addf(&sb, ",\n\"summary\":{\"added\":%zu,\"removed\":%zu,"
 		    "\"changed\":%zu,\"moved\":%zu,\"warnings\":%lld}",
 		    r->added, r->removed, r->changed, r->moved,
