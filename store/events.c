@@ -195,30 +195,13 @@ int store_watch_prepare(struct store *st)
 /* Regular files (S_IFREG) with more than one link. */
 #define LINKED "v.nlink > 1 AND (v.mode & 61440) = 32768"
 
-int store_snapshot_links(struct store *st, int64_t snap, int new_dirs,
-			 int (*fn)(uint64_t dev, uint64_t ino, void *),
-			 void *data)
+/* Call fn for each (dev, ino) row of s, bound to snap. */
+static int links_each(struct store *st, sqlite3_stmt *s, int64_t snap,
+		      int (*fn)(uint64_t dev, uint64_t ino, void *),
+		      void *data)
 {
-	sqlite3_stmt *s;
 	int rc = SQLITE_DONE, ret = 0;
 
-	/* logged births and deaths */
-	s = st_ext(st, E_LINKS, "SELECT v.dev, v.ino FROM change c JOIN "
-		   "version v ON v.dir = c.dir AND v.name = c.name WHERE "
-		   "c.snap = ?1 AND (v.born = ?1 OR v.died = ?1) AND " LINKED);
-	sqlite3_bind_int64(s, 1, snap);
-	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		ret = fn(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-			 data);
-	sqlite3_reset(s);
-	if (ret || rc != SQLITE_DONE)
-		return ret ? ret : st_error(st, "store");
-	if (!new_dirs)
-		return 0;
-	/* births in directories this snapshot created are not logged */
-	s = st_ext(st, E_LINKS_NEW, "SELECT v.dev, v.ino FROM dir d JOIN "
-		   "version v ON v.dir = d.id WHERE d.created = ?1 AND "
-		   "v.born = ?1 AND " LINKED);
 	sqlite3_bind_int64(s, 1, snap);
 	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		ret = fn(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
@@ -227,6 +210,25 @@ int store_snapshot_links(struct store *st, int64_t snap, int new_dirs,
 	if (ret || rc != SQLITE_DONE)
 		return ret ? ret : st_error(st, "store");
 	return 0;
+}
+
+int store_snapshot_links(struct store *st, int64_t snap, int new_dirs,
+			 int (*fn)(uint64_t dev, uint64_t ino, void *),
+			 void *data)
+{
+	int ret;
+
+	/* logged births and deaths */
+	ret = links_each(st, st_ext(st, E_LINKS, "SELECT v.dev, v.ino FROM "
+		"change c JOIN version v ON v.dir = c.dir AND v.name = c.name "
+		"WHERE c.snap = ?1 AND (v.born = ?1 OR v.died = ?1) AND "
+		LINKED), snap, fn, data);
+	if (ret || !new_dirs)
+		return ret;
+	/* births in directories this snapshot created are not logged */
+	return links_each(st, st_ext(st, E_LINKS_NEW, "SELECT v.dev, v.ino "
+		"FROM dir d JOIN version v ON v.dir = d.id WHERE d.created = ?1 "
+		"AND v.born = ?1 AND " LINKED), snap, fn, data);
 }
 
 int store_alive_names(struct store *st, uint64_t dev, uint64_t ino,
