@@ -114,36 +114,6 @@ static struct diff_item *new_item(struct diff_result *r, int kind,
 	return it;
 }
 
-static void free_result(struct diff_result *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		struct diff_item *it = r->items[i];
-		strbuf_release(&it->path);
-		strbuf_release(&it->moved_from);
-		if (it->old)
-			fim_entry_release(it->old);
-		if (it->new)
-			fim_entry_release(it->new);
-		if (it->ranges) {
-			range_list_release(it->ranges);
-			free(it->ranges);
-		}
-		free(it->old);
-		free(it->new);
-		free(it);
-	}
-	free(r->items);
-	for (size_t i = 0; i < r->a.nroots; i++)
-		free(r->a.roots[i]);
-	for (size_t i = 0; i < r->b.nroots; i++)
-		free(r->b.roots[i]);
-	free(r->a.roots);
-	free(r->a.rootlens);
-	free(r->b.roots);
-	free(r->b.rootlens);
-	free(r->b.host);
-}
-
 static void set_snap(struct snapshot_info *s, int64_t id, int kind,
 		     int64_t finished, const char *root)
 {
@@ -307,7 +277,7 @@ DEFINE_TEST(test_ecs_common_fields)
 		"    check(sorted(set(e['type'])) == e['type'], 'event.type sorted set')\n"
 		"check(len(set(d['event']['id'] for d in docs)) == 6, 'ids differ')\n",
 		"docs.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 DEFINE_TEST(test_ecs_added_removed)
@@ -339,7 +309,7 @@ DEFINE_TEST(test_ecs_added_removed)
 		"check(f['uid'] == '12' and f['gid'] == '34' and f['inode'] == '99', 'old ids')\n"
 		"check(f['hash'] == {'sha256': 'cd' * 32}, 'old hash')\n",
 		"docs.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 DEFINE_TEST(test_ecs_changed)
@@ -377,7 +347,7 @@ DEFINE_TEST(test_ecs_changed)
 		"      'value_base64': base64.b64encode(b'hi\\n\\0').decode()}], 'xattrs')\n"
 		"check(o['fimscan']['previous']['xattrs'][0]['value_base64'] == 'aGk=', 'old xattrs')\n",
 		"docs.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 DEFINE_TEST(test_ecs_moved)
@@ -398,7 +368,7 @@ DEFINE_TEST(test_ecs_moved)
 		"check(base64.b64decode(x['moved_from_base64']) == b'/etc/moved-from', 'b64')\n"
 		"check(x['changed_attributes'] == ['ctime'], 'attrs')\n",
 		"docs.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* A move that was also edited and chmod'ed: three actions, one type. */
@@ -425,7 +395,7 @@ DEFINE_TEST(test_ecs_several_actions)
 		"check(e['action'] == ['attributes_modified', 'moved', 'updated'], e['action'])\n"
 		"check(e['type'] == ['change'], e['type'])\n",
 		"docs.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* md5, sha1, sha256, sha384 and sha512 are ECS fields; the rest are ours. */
@@ -467,7 +437,7 @@ DEFINE_TEST(test_ecs_hash_fields)
 		"check(g['fimscan']['previous']['hash'] == {'sha512': '01' * 64,\n"
 		"      'sha512_256': '02' * 32}, 'previous hashes')\n",
 		"docs.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* Byte ranges from diff_bytes() appear under fimscan.diff. */
@@ -512,7 +482,7 @@ DEFINE_TEST(test_ecs_ranges)
 		"y = docs[1]['fimscan']['diff']\n"
 		"check(y == {'location_unknown': True, 'reason': 'chunk parameters differ'}, y)\n",
 		"docs.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* Names that are not text, or that are markup, still give valid JSON. */
@@ -575,7 +545,7 @@ DEFINE_TEST(test_ecs_hostile_names)
 		"check(docs[0]['host']['name'] == 'host\"<x>', 'host')\n"
 		"check(b'\\xe2\\x80\\xa8' not in raw and b'\\xe2\\x80\\xae' not in raw, 'separators escaped')\n",
 		"docs.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* ---- ids ---------------------------------------------------------------- */
@@ -646,8 +616,8 @@ DEFINE_TEST(test_ecs_id_stable_and_unique)
 					  j, ids[i]);
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
-	free_result(&r);
-	free_result(&r2);
+	diff_result_release(&r);
+	diff_result_release(&r2);
 }
 
 /* event.id is the _id, so that a document can be found by it. */
@@ -666,7 +636,7 @@ DEFINE_TEST(test_ecs_event_id_is_the_id)
 	assert_true(strstr(sb.buf, id) != NULL);
 	free(id);
 	strbuf_release(&sb);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* ---- the context -------------------------------------------------------- */
@@ -716,14 +686,14 @@ DEFINE_TEST(test_ecs_ndjson)
 		"    check(d['data_stream']['namespace'] == 'prod_1', 'namespace')\n"
 		"    check(d['host']['name'], 'host from the OS')\n",
 		"out.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 	/* no change: no line */
 	memset(&r, 0, sizeof(r));
 	set_snap(&r.a, 1, SNAP_BASELINE, T_A, "/");
 	set_snap(&r.b, 2, SNAP_SCAN, T_B, "/");
 	render(&r, FMT_ECS, NULL, "empty.ndjson");
 	assert_int(py("check(raw == b'', 'empty')\n", "empty.ndjson"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /*
@@ -764,7 +734,7 @@ DEFINE_TEST(test_html_data_escaped)
 		"check(\"script-src 'sha256-\" in html, 'CSP')\n"
 		"check(d['hash_keys']['sha3-256'] == 'sha3_256', 'hash keys')\n",
 		"report.html"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* The CSP hashes are those of the blocks the page holds. */
@@ -786,5 +756,5 @@ DEFINE_TEST(test_html_csp_hashes)
 		"check('style-src ' + h(css[0]) + ';' in csp, 'style hash')\n"
 		"check(\"default-src 'none'\" in csp, 'nothing else')\n",
 		"report.html"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }

@@ -100,31 +100,6 @@ static struct diff_item *new_item(struct diff_result *r, int kind,
 	return it;
 }
 
-static void free_result(struct diff_result *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		struct diff_item *it = r->items[i];
-		strbuf_release(&it->path);
-		strbuf_release(&it->moved_from);
-		if (it->old)
-			fim_entry_release(it->old);
-		if (it->new)
-			fim_entry_release(it->new);
-		free(it->old);
-		free(it->new);
-		free(it);
-	}
-	free(r->items);
-	for (size_t i = 0; i < r->a.nroots; i++)
-		free(r->a.roots[i]);
-	for (size_t i = 0; i < r->b.nroots; i++)
-		free(r->b.roots[i]);
-	free(r->a.roots);
-	free(r->a.rootlens);
-	free(r->b.roots);
-	free(r->b.rootlens);
-}
-
 static void set_snap(struct snapshot_info *s, int64_t id, int kind,
 		     int64_t finished, const char *root)
 {
@@ -480,7 +455,7 @@ DEFINE_TEST(test_diff_json)
 	build_diff(&r);
 	render(&r, FMT_JSON, 0, "diff.json", 0);
 	assert_int(py(script, "diff.json"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 DEFINE_TEST(test_diff_json_empty)
@@ -497,7 +472,7 @@ DEFINE_TEST(test_diff_json_empty)
 	set_snap(&r.b, 2, SNAP_SCAN, T_B, "/");
 	render(&r, FMT_JSON, 0, "empty.json", 0);
 	assert_int(py(script, "empty.json"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* Many long, hostile names: the output is flushed in pieces and still parses. */
@@ -529,7 +504,7 @@ DEFINE_TEST(test_diff_json_large)
 	}
 	render(&r, FMT_JSON, 0, "large.json", 0);
 	assert_int(py(script, "large.json"), 0);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 DEFINE_TEST(test_diff_text)
@@ -561,7 +536,7 @@ DEFINE_TEST(test_diff_text)
 	assert_true(strstr(out, "    ctime   1969-12-31 23:59:59.999999999 UTC"
 			   " -> 2026-11-21 21:00:00.000000000 UTC\n") != NULL);
 	free(out);
-	free_result(&r);
+	diff_result_release(&r);
 
 	memset(&r, 0, sizeof(r));
 	set_snap(&r.a, 1, SNAP_BASELINE, T_A, "/");
@@ -570,7 +545,7 @@ DEFINE_TEST(test_diff_text)
 	out = read_all("none.txt", &len);
 	assert_true(strstr(out, "\nsummary: no differences\n") != NULL);
 	free(out);
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /*
@@ -630,7 +605,7 @@ DEFINE_TEST(test_diff_text_hostile)
 			assert_true(memchr(out, 0x1b, len) == NULL);
 		free(out);
 	}
-	free_result(&r);
+	diff_result_release(&r);
 }
 
 /* ---- log and show ------------------------------------------------------------ */
@@ -836,5 +811,5 @@ DEFINE_TEST(test_finish_dev_full)
 	o.out = fopen("/dev/full", "w");
 	assert_int(report_log_end(report_log_begin(&o)), EXIT_OUTPUT);
 	fclose(o.out);
-	free_result(&r);
+	diff_result_release(&r);
 }
