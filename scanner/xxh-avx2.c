@@ -8,4 +8,5 @@
 #define XXH_VECTOR XXH_AVX2
 #define XXH_IMPL_NAME xxh_impl_avx2
 #define XXH_IMPL_LABEL "avx2"
+#define XXH_IMPL_ZEROUPPER 1
 #include "scanner/xxh-impl.h"
