@@ -199,6 +199,18 @@ static size_t roll(const uint64_t *g, uint64_t mask, uint64_t *hp,
 }
 
 /*
+ * The gears of 8 bytes shifted into place, as 8 steps of the roll would
+ * add them to h << 8; a tree, so the additions do not wait on each other.
+ */
+static inline uint64_t gear8(const uint64_t *g, const unsigned char *b)
+{
+	uint64_t a = (g[b[0]] << 1) + g[b[1]], c = (g[b[2]] << 1) + g[b[3]];
+	uint64_t d = (g[b[4]] << 1) + g[b[5]], e = (g[b[6]] << 1) + g[b[7]];
+
+	return (((a << 2) + c) << 4) + (d << 2) + e;
+}
+
+/*
  * Advance a chunk in progress (rolling hash *hp, *posp bytes so far) over
  * b[0..len). Returns the bytes consumed (at least one when len > 0) and
  * sets *cut when the chunk ends after them.
@@ -219,8 +231,12 @@ static size_t find_cut(const uint64_t *g, const struct chunk_params *p,
 	}
 	if (pos < p->min && i < len) {
 		/* Warm the window up; no cut is possible yet. */
+		size_t end;
+
 		n = len - i < p->min - pos ? len - i : p->min - pos;
-		for (size_t end = i + n; i < end; i++)
+		for (end = i + n; i + 8 <= end; i += 8)
+			h = (h << 8) + gear8(g, b + i);
+		for (; i < end; i++)
 			h = (h << 1) + g[b[i]];
 		pos += n;
 		if (pos == p->min && (!(h & mask) || pos == p->max)) {
