@@ -163,15 +163,24 @@ int scan_hash_fd(struct scan_hasher *h, int fd, struct fim_entry *e,
 {
 	uint64_t total = 0, limit = e->size;
 	size_t off = 0, pa = prefix_algo(h, e);
+	/*
+	 * A file no longer than the minimum chunk is one chunk: the store
+	 * keeps no list for it (clist 0), so it is not chunked at all, unless
+	 * its content is kept, which needs the chunk's id. Most files of a
+	 * system tree are that small.
+	 */
+	int chunk = !h->no_chunks && (e->keep || e->size > h->ck.p->min);
 
 	*bytes_read = 0;
 	e->hashes_len = 0;
 	e->prefix = 0;
 	strbuf_reset(&e->chunks);
 	strbuf_reset(&e->data);
-	if (!h->no_chunks)
+	if (chunk)
 		chunker_reset(&h->ck, &e->chunks);
-	plat_advise_sequential(fd);
+	/* a file that one read(2) takes needs no readahead advice */
+	if (limit > HASH_BUF_SIZE)
+		plat_advise_sequential(fd);
 	for (size_t i = 0; i < h->n; i++)
 		if (!EVP_DigestInit_ex2(h->a[i].ctx, h->a[i].md, NULL))
 			return ssl_fail();
@@ -205,7 +214,7 @@ int scan_hash_fd(struct scan_hasher *h, int fd, struct fim_entry *e,
 					      (size_t)r - cut))
 				return ssl_fail();
 		}
-		if (!h->no_chunks)
+		if (chunk)
 			chunker_update(&h->ck, h->buf, (size_t)r);
 		if (e->keep)
 			strbuf_add(&e->data, h->buf, (size_t)r);
@@ -217,7 +226,7 @@ int scan_hash_fd(struct scan_hasher *h, int fd, struct fim_entry *e,
 		}
 	}
 	*bytes_read = total;
-	if (!h->no_chunks)
+	if (chunk)
 		chunker_final(&h->ck);
 	for (size_t i = 0; i < h->n; i++) {
 		unsigned char *out = e->hashes + off + 2;

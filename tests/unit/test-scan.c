@@ -938,6 +938,57 @@ DEFINE_TEST(test_scan_hash_fd)
 	config_release(&cfg);
 }
 
+/*
+ * The chunk list of the read pass is chunk_buffer()'s over the same bytes,
+ * except that a file no longer than the minimum chunk gets none (the
+ * store keeps no list for a single chunk) unless its content is kept.
+ */
+DEFINE_TEST(test_scan_hash_fd_chunks)
+{
+	const struct chunk_params *p = &chunk_params_default;
+	const size_t sizes[] = { 0, 1, p->min - 1, p->min, p->min + 1,
+				 3 * (size_t)p->max + 5 };
+	static unsigned char buf[3 * 65536 + 5];
+	struct fim_config cfg;
+	struct scan_hasher *h;
+	uint64_t x = 7;
+
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		buf[i] = (unsigned char)(x >> 56);
+	}
+	assert_true(sizes[ARRAY_SIZE(sizes) - 1] <= sizeof(buf));
+	config_init(&cfg);
+	h = scan_hasher_new(&cfg, p);
+	assert_true(h != NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		for (int keep = 0; keep < 2; keep++) {
+			struct strbuf want = STRBUF_INIT;
+			struct fim_entry e;
+			uint64_t n = 0;
+			int fd;
+
+			test_write_file("f", buf, sizes[i]);
+			fim_entry_init(&e);
+			e.size = sizes[i];
+			e.keep = keep;
+			assert_true((fd = open("f", O_RDONLY)) >= 0);
+			assert_int(scan_hash_fd(h, fd, &e, &n), 0);
+			close(fd);
+			assert_int(n, sizes[i]);
+			if (keep || sizes[i] > p->min)
+				chunk_buffer(p, buf, sizes[i], &want);
+			assert_int(e.chunks.len, want.len);
+			assert_true(!memcmp(e.chunks.buf, want.buf, want.len));
+			assert_int(e.data.len, keep ? sizes[i] : 0);
+			strbuf_release(&want);
+			fim_entry_release(&e);
+		}
+	}
+	scan_hasher_free(h);
+	config_release(&cfg);
+}
+
 DEFINE_TEST(test_scan_rehash_changed)
 {
 	struct ctx t;
