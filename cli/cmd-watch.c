@@ -301,7 +301,8 @@ static int record(struct store *st, int64_t snap, const struct watch_batch *b,
 	return ret;
 }
 
-/* A coverage gap the loop recorded: a document for Elasticsearch too. */
+/* A coverage gap the loop records: its document for Elasticsearch, in
+ * the transaction of its event (watch_options.gap). */
 static int queue_gap(struct store *st, const struct store_event *ev,
 		     void *data)
 {
@@ -423,6 +424,8 @@ static int cmd_watch_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	strbuf_init(&wc.ranges, 0);
 	if ((ret = store_open(&rd, ctx->db_path, STORE_READ)))
 		goto out;
+	/* a second SIGTERM does not wait for another process's lock */
+	store_set_stop(ctx->st, scan_stop_requested);
 	fill_setup(&wc, &o.setup);
 	start_shipper(&wc);
 	o.ready_fd = wc.a.ready_fd;

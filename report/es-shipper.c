@@ -23,9 +23,9 @@
 /*
  * Settling a batch waits this long for the write lock: the daemon's own
  * reconcile or periodic rescan holds it for the whole scan, and failing
- * means a resend and an error from the store. stop() cannot cut the wait
- * short (it is SQLite's busy handler), so this also bounds how long a
- * SIGTERM waits when another process holds the lock that long.
+ * means a resend and an error from the store. stop() cuts the wait short
+ * (store_set_stop): a SIGTERM does not wait for another process's lock,
+ * and what was acknowledged but not settled is resent (answered 409).
  */
 #define BUSY_MS (10 * 60 * 1000)
 
@@ -204,6 +204,7 @@ int es_shipper_start(struct es_shipper **out, const char *db,
 		shipper_free(sh);
 		return ret;
 	}
+	store_set_stop(sh->st, stop_requested);
 	atomic_store(&stopping, 0);
 	/* signals are for the daemon's signal thread, never this one */
 	sigfillset(&all);

@@ -1580,7 +1580,10 @@ static int settle(struct ship *s, size_t n)
 
 	store_mine(s);
 	ret = store_outbox_settle(s->st, s->set, n, s->o->busy_ms);
-	if (ret)
+	if (ret == EXIT_INTERRUPTED)
+		note("stopped waiting for the store: the events Elasticsearch "
+		     "acknowledged last will be sent again (and answered 409)");
+	else if (ret)
 		error("Elasticsearch acknowledged events that could not be "
 		      "marked in the store; they will be sent again (and "
 		      "answered 409)");

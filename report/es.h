@@ -123,9 +123,10 @@ int es_shipper_start(struct es_shipper **out, const char *db,
 /* Something was committed: ship it soon. Thread-safe; wakes coalesce. */
 void es_shipper_wake(struct es_shipper *sh);
 /*
- * Stop at the next safe point (a request in flight is abandoned; what
- * was not acknowledged stays in the outbox, and a resend is answered
- * 409), join the thread, free everything. NULL does nothing.
+ * Stop at the next safe point (a request in flight is abandoned, and so
+ * is a wait for the write lock to settle a batch: what was not
+ * acknowledged, or not settled, stays in the outbox, and a resend is
+ * answered 409), join the thread, free everything. NULL does nothing.
  */
 void es_shipper_stop(struct es_shipper *sh);
 

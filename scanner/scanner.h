@@ -188,11 +188,11 @@ struct watch_options {
 		      const struct watch_batch *b, void *data);
 	/*
 	 * A coverage gap (the kernel's queue overflowed, a subtree has no
-	 * watches, a root is gone) was recorded in the store's events, in
-	 * a transaction of its own; `ev` is that event. Called on the
-	 * thread that writes `st`, outside any transaction: what it writes
-	 * commits on its own. An EXIT_* is reported, and the daemon goes
-	 * on. NULL: nothing more to do.
+	 * watches, a root is gone) is being recorded in the store's events,
+	 * in a transaction of its own; `ev` is that event. Called inside
+	 * that transaction, after the event's row: what it writes commits
+	 * with the event, and an EXIT_* rolls both back (reported; the
+	 * daemon goes on). NULL: nothing more to do.
 	 */
 	int (*gap)(struct store *st, const struct store_event *ev,
 		   void *data);

@@ -804,14 +804,15 @@ static void gap(struct daemon *w, const char *action, const char *path,
 		.detail = detail,
 	};
 
-	if (store_event_record(w->st, &ev, w->setup.cfg->busy_ms)) {
-		error("the coverage gap above is not in the store's events");
+	/* the event and its document for Elasticsearch commit together:
+	 * the fleet view never misses a gap the host's store lists */
+	if (store_event_record(w->st, &ev, w->setup.cfg->busy_ms, w->o->gap,
+			       w->o->data)) {
+		error("cannot record the coverage gap (%s, %s): it is neither "
+		      "in the store's events nor queued for shipping", action,
+		      path ? escaped(path, len) : "all the roots");
 		return;
 	}
-	/* the store has no transaction for both: a crash in between keeps
-	 * the gap in the events, without its document for Elasticsearch */
-	if (w->o->gap && w->o->gap(w->st, &ev, w->o->data))
-		error("the coverage gap above is not queued for shipping");
 	if (w->o->committed)
 		w->o->committed(w->o->data);
 }

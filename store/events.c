@@ -85,22 +85,26 @@ int store_event_add(struct store *st, const struct store_event *ev)
 }
 
 int store_event_record(struct store *st, const struct store_event *ev,
-		       int busy_ms)
+		       int busy_ms, store_event_fn with, void *data)
 {
 	int ret;
 
-	if (st->snap)
-		return store_event_add(st, ev);
+	if (st->snap) {
+		if ((ret = store_event_add(st, ev)))
+			return ret;
+		return with ? with(st, ev, data) : 0;
+	}
 	if ((ret = st_begin(st, busy_ms)))
 		return ret;
-	if ((ret = store_event_add(st, ev))) {
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		return ret;
-	}
-	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	/* the event and what goes with it: both, or neither */
+	ret = store_event_add(st, ev);
+	if (!ret && with)
+		ret = with(st, ev, data);
+	if (!ret && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) !=
+		    SQLITE_OK)
 		ret = st_error(st, "cannot record an event");
+	if (ret)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	}
 	return ret;
 }
 

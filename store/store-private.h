@@ -44,6 +44,8 @@ struct store {
 	struct store_content *content;   /* content.c state, NULL until used */
 	int64_t content_max;      /* content-max-total, 0 = no limit */
 	int content_full_warned;
+	int (*stop)(void);        /* store_set_stop(), NULL: plain waits */
+	int busy_ms;              /* with stop: the lock wait in force */
 };
 
 /* Print what went wrong and map the SQLite error to an EXIT_* status. */

@@ -109,6 +109,9 @@ int st_error(struct store *st, const char *what)
 		return EXIT_FULL;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+		/* busy_wait() gave up because it was asked to stop */
+		if (st->stop && st->stop())
+			return EXIT_INTERRUPTED;
 		error("store %s is busy: another fimscan is writing it "
 		      "(try again later, or raise busy-timeout)", st->path);
 		return EXIT_BUSY;
@@ -121,6 +124,56 @@ int st_error(struct store *st, const char *what)
 		error("%s: store %s: %s", what, st->path, sqlite3_errmsg(st->db));
 		return EXIT_STORE;
 	}
+}
+
+/*
+ * The busy handler of a connection with a stop(): SQLite's own back-off
+ * (sqliteDefaultBusyCallback), at most busy_ms in all, but asking stop()
+ * before each sleep, so that a stop request ends the wait within 100 ms.
+ */
+static int busy_wait(void *arg, int count)
+{
+	static const unsigned char delays[] =
+		{ 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 };
+	static const unsigned char totals[] =
+		{ 0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228 };
+	const int n = (int)ARRAY_SIZE(delays);
+	struct store *st = arg;
+	int64_t delay, prior;
+
+	if (st->stop())
+		return 0;
+	if (count < n) {
+		delay = delays[count];
+		prior = totals[count];
+	} else {
+		delay = delays[n - 1];
+		prior = totals[n - 1] + delay * (count - (n - 1));
+	}
+	if (prior + delay > st->busy_ms) {
+		delay = st->busy_ms - prior;
+		if (delay <= 0)
+			return 0;
+	}
+	sqlite3_sleep((int)delay);
+	return 1;
+}
+
+/* Wait at most ms for a lock from now on. */
+static void set_busy(struct store *st, int ms)
+{
+	if (st->stop)
+		st->busy_ms = ms;
+	else
+		sqlite3_busy_timeout(st->db, ms);
+}
+
+void store_set_stop(struct store *st, int (*stop)(void))
+{
+	st->stop = stop;
+	if (stop)
+		sqlite3_busy_handler(st->db, busy_wait, st);
+	set_busy(st, 5000);
 }
 
 int st_exec(struct store *st, const char *q)
@@ -743,9 +796,9 @@ int st_begin(struct store *st, int busy_ms)
 {
 	int rc;
 
-	sqlite3_busy_timeout(st->db, busy_ms);
+	set_busy(st, busy_ms);
 	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	sqlite3_busy_timeout(st->db, 5000);
+	set_busy(st, 5000);
 	if (rc != SQLITE_OK)
 		return st_error(st, "cannot start writing");
 	return 0;

@@ -135,6 +135,17 @@ enum {
  */
 int store_open(struct store **out, const char *path, int flags);
 void store_close(struct store *st);
+/*
+ * Let stop() cut this connection's waits for another connection's lock
+ * short: the wait (busy_ms of the function that writes, 5 s otherwise)
+ * sleeps in SQLite's steps (1 ms growing to 100 ms) and asks stop()
+ * before each; once it says nonzero, the write gives up at once with
+ * EXIT_INTERRUPTED and no message, and nothing is written. For threads
+ * that must stop promptly, such as the watch daemon's shipper. NULL
+ * gives the plain wait back. (store_vacuum() sets its own wait: not on
+ * such a connection.)
+ */
+void store_set_stop(struct store *st, int (*stop)(void));
 const char *store_path(const struct store *st);
 
 /*
@@ -492,7 +503,8 @@ int64_t store_file_size(struct store *st);
  * be watched) and per full rescan (with its reason). Sequence numbers
  * only grow. Change and rescan rows are written inside the transaction of
  * their snapshot (scan_options.before_commit), so a snapshot and its
- * events commit together; a gap row is written at once, on its own.
+ * events commit together; a gap row is written at once, in a transaction
+ * of its own that also holds its document for Elasticsearch.
  */
 enum event_kind { EVENT_CHANGE = 0, EVENT_GAP = 1, EVENT_RESCAN = 2 };
 const char *event_kind_name(int kind);     /* "change", "gap", "rescan" */
@@ -524,9 +536,17 @@ struct store_event {
 
 /* Add an event inside the open snapshot transaction; 0 or EXIT_*. */
 int store_event_add(struct store *st, const struct store_event *ev);
-/* Add an event in a transaction of its own (waits busy_ms). */
+/*
+ * Add an event in a transaction of its own (waits busy_ms). `with`, when
+ * not NULL, runs in that transaction after the row is added, to write
+ * what goes with the event (its document in the outbox): the two commit
+ * together, and an EXIT_* from `with` rolls both back and is returned.
+ * Inside an open snapshot both are part of the snapshot's transaction.
+ */
+typedef int (*store_event_fn)(struct store *st, const struct store_event *ev,
+			      void *data);
 int store_event_record(struct store *st, const struct store_event *ev,
-		       int busy_ms);
+		       int busy_ms, store_event_fn with, void *data);
 /*
  * Call fn for the events with seq > after_seq and time >= since_ns,
  * oldest first; fn returns nonzero to stop. The pointers are valid during

@@ -282,3 +282,109 @@ DEFINE_TEST(test_store_resolve_refs)
 	assert_int(store_resolve(st, "x1", &r), EXIT_USAGE);
 	store_close(st);
 }
+
+/* ---- events with what goes with them, and waits that can stop ------ */
+
+static const char gap_doc[] = "{\"event\":{\"action\":[\"coverage_gap\"]}}";
+
+/* store_event_record's `with`: the event's document, then `*data`. */
+static int queue_doc(struct store *st, const struct store_event *ev,
+		     void *data)
+{
+	int ret = store_outbox_add(st, 0, "default", ev->action, gap_doc,
+				   sizeof(gap_doc) - 1);
+
+	return ret ? ret : *(int *)data;
+}
+
+static int64_t pending(struct store *st)
+{
+	struct outbox_status os;
+
+	assert_int(store_outbox_status(st, &os), 0);
+	return os.pending;
+}
+
+DEFINE_TEST(test_store_event_record_with)
+{
+	struct store *st;
+	struct store_event ev = { .kind = EVENT_GAP, .action = "overflow",
+				  .bytes_changed = -1, .uid = -1 };
+	int ok = 0, fails = EXIT_FULL;
+
+	assert_int(store_open(&st, "s.db", STORE_WRITE), 0);
+	assert_int(store_event_record(st, &ev, 100, NULL, NULL), 0);
+	assert_int(store_events_last_seq(st), 1);
+	assert_int(store_event_record(st, &ev, 100, queue_doc, &ok), 0);
+	assert_int(store_events_last_seq(st), 2);
+	assert_int(pending(st), 1);
+	/* a failure after both rows were written: neither stays */
+	ev.action = "lost";
+	assert_int(store_event_record(st, &ev, 100, queue_doc, &fails),
+		   EXIT_FULL);
+	assert_int(store_events_last_seq(st), 2);
+	assert_int(pending(st), 1);
+	assert_int(count_rows("s.db", "event"), 2);
+	assert_int(count_rows("s.db", "outbox"), 1);
+	/* and the connection writes on (the number was never given) */
+	assert_int(store_event_record(st, &ev, 100, queue_doc, &ok), 0);
+	assert_int(store_events_last_seq(st), 3);
+	assert_int(pending(st), 2);
+	store_close(st);
+}
+
+static int stop_calls, stop_after;
+
+static int stop_counting(void)
+{
+	return ++stop_calls > stop_after;
+}
+
+/* store_event_record on b while a holds the write lock: its result, and
+ * how long it waited in ms. */
+static int record_busy(struct store *b, int busy_ms, int64_t *ms)
+{
+	struct store_event ev = { .kind = EVENT_GAP, .action = "lost",
+				  .bytes_changed = -1, .uid = -1 };
+	int64_t t = mono_ns();
+	int ret = store_event_record(b, &ev, busy_ms, NULL, NULL);
+
+	*ms = (mono_ns() - t) / 1000000;
+	return ret;
+}
+
+DEFINE_TEST(test_store_busy_stop)
+{
+	struct store *a, *b;
+	int64_t ms;
+
+	assert_int(store_open(&a, "s.db", STORE_WRITE), 0);
+	assert_int(store_open(&b, "s.db", STORE_READ), 0);
+	begin(a, SNAP_BASELINE, "/x");
+	/* without stop(): the plain wait, then "busy" */
+	assert_int(record_busy(b, 200, &ms), EXIT_BUSY);
+	assert_true(ms >= 150);
+	/* stop() saying no: the same wait, in SQLite's steps */
+	store_set_stop(b, stop_counting);
+	stop_calls = 0;
+	stop_after = 1 << 30;
+	assert_int(record_busy(b, 300, &ms), EXIT_BUSY);
+	assert_true(ms >= 250 && ms < 5000);
+	assert_true(stop_calls >= 8);
+	/* stop() saying yes after a few steps: a minute's wait ends at once,
+	 * without a message or a row */
+	stop_calls = 0;
+	stop_after = 5;
+	assert_int(record_busy(b, 60000, &ms), EXIT_INTERRUPTED);
+	assert_true(ms < 1000);
+	assert_true(stop_calls >= 6 && stop_calls <= 8);
+	store_abort_snapshot(a);
+	assert_int(store_events_last_seq(b), 0);
+	/* once the lock is free, nothing to wait for */
+	assert_int(record_busy(b, 60000, &ms), 0);
+	store_set_stop(b, NULL);
+	assert_int(record_busy(b, 100, &ms), 0);
+	assert_int(store_events_last_seq(b), 2);
+	store_close(a);
+	store_close(b);
+}
