@@ -938,6 +938,17 @@ DEFINE_TEST(test_scan_hash_fd)
 	config_release(&cfg);
 }
 
+static unsigned char *random_bytes(size_t len, uint64_t seed)
+{
+	unsigned char *b = xmalloc(len ? len : 1);
+
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		b[i] = (unsigned char)(seed >> 56);
+	}
+	return b;
+}
+
 /*
  * The chunk list of the read pass is chunk_buffer()'s over the same bytes,
  * except that a file no longer than the minimum chunk gets none (the
@@ -948,16 +959,10 @@ DEFINE_TEST(test_scan_hash_fd_chunks)
 	const struct chunk_params *p = &chunk_params_default;
 	const size_t sizes[] = { 0, 1, p->min - 1, p->min, p->min + 1,
 				 3 * (size_t)p->max + 5 };
-	static unsigned char buf[3 * 65536 + 5];
+	unsigned char *buf = random_bytes(sizes[ARRAY_SIZE(sizes) - 1], 7);
 	struct fim_config cfg;
 	struct scan_hasher *h;
-	uint64_t x = 7;
 
-	for (size_t i = 0; i < sizeof(buf); i++) {
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-		buf[i] = (unsigned char)(x >> 56);
-	}
-	assert_true(sizes[ARRAY_SIZE(sizes) - 1] <= sizeof(buf));
 	config_init(&cfg);
 	h = scan_hasher_new(&cfg, p);
 	assert_true(h != NULL);
@@ -985,6 +990,46 @@ DEFINE_TEST(test_scan_hash_fd_chunks)
 			fim_entry_release(&e);
 		}
 	}
+	free(buf);
+	scan_hasher_free(h);
+	config_release(&cfg);
+}
+
+/*
+ * A file that shrinks between its fstat and its hashing: the pass comes
+ * short, says how many bytes it hashed (the caller retries on a count
+ * that differs from the size) and its digests are those of what is left.
+ * Cut to nothing, inside the first read and inside later ones.
+ */
+DEFINE_TEST(test_scan_hash_fd_shrinks)
+{
+	const size_t mib = 1024 * 1024, size = 5 * mib;
+	const size_t cuts[] = { 0, 5, mib + 5, 2 * mib + 10, 4 * mib + 4096 };
+	unsigned char *d = random_bytes(size, 9);
+	struct scan_hasher *h;
+	struct fim_config cfg;
+
+	config_init(&cfg);
+	h = scan_hasher_new(&cfg, &chunk_params_default);
+	assert_true(h != NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(cuts); i++) {
+		struct fim_entry e;
+		uint64_t n = 7;
+		int fd;
+
+		test_write_file("f", d, size);
+		assert_true((fd = open("f", O_RDONLY)) >= 0);
+		/* the size fstat gave, then the file shrinks */
+		assert_int(truncate("f", (off_t)cuts[i]), 0);
+		fim_entry_init(&e);
+		e.size = size;
+		assert_int(scan_hash_fd(h, fd, &e, &n), 0);
+		close(fd);
+		assert_int(n, cuts[i]);
+		assert_sha256_of(&e, "f");
+		fim_entry_release(&e);
+	}
+	free(d);
 	scan_hasher_free(h);
 	config_release(&cfg);
 }
