@@ -424,8 +424,6 @@ static int cmd_watch_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	strbuf_init(&wc.ranges, 0);
 	if ((ret = store_open(&rd, ctx->db_path, STORE_READ)))
 		goto out;
-	/* a second SIGTERM does not wait for another process's lock */
-	store_set_stop(ctx->st, scan_stop_requested);
 	fill_setup(&wc, &o.setup);
 	start_shipper(&wc);
 	o.ready_fd = wc.a.ready_fd;

@@ -215,6 +215,10 @@ int main(int argc, char **argv)
 	if (cmd->flags & (CMD_STORE_READ | CMD_STORE_WRITE))
 		ret = store_open(&ctx.st, db, cmd->flags & CMD_STORE_WRITE ?
 					      STORE_WRITE : STORE_READ);
+	/* An interrupt also ends a wait for another fimscan's write lock
+	 * (busy-timeout can be an hour): exit 23, nothing written. */
+	if (!ret && ctx.st)
+		store_set_stop(ctx.st, scan_stop_requested);
 	if (!ret) {
 		ret = cmd->exec(argc - i, argv + i, &ctx);
 		/* A report cut short by a full disk is an error. */

@@ -7,7 +7,9 @@ set -eu
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/fimscan-cli.XXXXXX")
 MOUNTS=""
+LOCK_PID=""
 cleanup() {
+	[ -z "$LOCK_PID" ] || kill "$LOCK_PID" 2>/dev/null || :
 	for m in $MOUNTS; do umount -l "$m" 2>/dev/null || :; done
 	chmod -R u+rwx "$T" 2>/dev/null || :
 	rm -rf "$T"
@@ -73,4 +75,30 @@ mount_tmpfs() {
 	mkdir -p "$1"
 	mount -t tmpfs -o "size=$2" tmpfs "$1" || return 1
 	MOUNTS="$MOUNTS $1"
+}
+
+# hold_lock: another process takes the store's write lock (BEGIN
+# IMMEDIATE) and keeps it until release_lock; returns once it holds it.
+# (Processes started meanwhile would keep the FIFO open: none are.)
+hold_lock() {
+	rm -f "$T/locked" "$T/release"
+	mkfifo "$T/release"
+	python3 - "$FIMSCAN_DB" "$T/locked" "$T/release" <<'PY' &
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=60)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").write("locked\n")
+open(sys.argv[3]).read()
+db.execute("ROLLBACK")
+PY
+	LOCK_PID=$!
+	# read-write: no wait for the reader (the FIFO's EOF is the release)
+	exec 5<>"$T/release"
+	wait_until 60 "[ -s '$T/locked' ] || ! kill -0 $LOCK_PID 2>/dev/null"
+	[ -s "$T/locked" ] || fail "could not take the write lock"
+}
+release_lock() {
+	exec 5>&-
+	wait "$LOCK_PID" || fail "the lock holder failed"
+	LOCK_PID=""
 }

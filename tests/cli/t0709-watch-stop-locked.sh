@@ -11,40 +11,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/cli/watchlib.sh"
 . "$SRCDIR/tests/mock/lib-ship.sh"
-HPID=""
-trap '[ -z "$HPID" ] || kill "$HPID" 2>/dev/null || :; stop_mocks; watch_cleanup' EXIT
+trap 'stop_mocks; watch_cleanup' EXIT
 
 start_mock es
 # Retries every 10..40 ms; the daemon's own writes would wait 10 minutes.
 ship_conf "$es_PORT" "root $T/tree" "debounce = 50" "busy-timeout = 600000"
 mkdir tree && echo a >tree/a || fail "setup"
 fim -q baseline || fail "baseline"
-
-# hold_lock: another process takes the store's write lock (BEGIN
-# IMMEDIATE) and keeps it until release_lock; returns once it holds it.
-# (Processes started meanwhile would keep the FIFO open: none are.)
-hold_lock() {
-	rm -f "$T/locked" "$T/release"
-	mkfifo "$T/release"
-	python3 - "$FIMSCAN_DB" "$T/locked" "$T/release" <<'PY' &
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=60)
-db.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").write("locked\n")
-open(sys.argv[3]).read()
-db.execute("ROLLBACK")
-PY
-	HPID=$!
-	# read-write: no wait for the reader (the FIFO's EOF is the release)
-	exec 5<>"$T/release"
-	wait_until 60 "[ -s '$T/locked' ] || ! kill -0 $HPID 2>/dev/null"
-	[ -s "$T/locked" ] || fail "could not take the write lock"
-}
-release_lock() {
-	exec 5>&-
-	wait "$HPID" || fail "the lock holder failed"
-	HPID=""
-}
 
 # gone PID: the process has exited (a zombie until waited for).
 gone() {
