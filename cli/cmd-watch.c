@@ -313,7 +313,7 @@ static int queue_gap(struct store *st, const struct store_event *ev,
 		.since_ns = ev->time_ns, .events = -1,
 	};
 
-	return wc->queueing ? events_queue_gap(&wc->events, st, &g) : 0;
+	return wc->queueing ? events_record_gap(&wc->events, st, &g) : 0;
 }
 
 /* ---- shipping ---------------------------------------------------------- */

@@ -116,9 +116,10 @@ int events_before_commit(struct store *st, int64_t snap, void *data);
 /*
  * Queue a coverage-gap event (event.action "coverage_gap"): changes that
  * were not or will not be seen or shipped. The outbox's own overflow
- * uses it (reason "outbox_overflow"); `watch` for each coverage gap it
- * records (its kernel queue overflowed, a subtree without watches, a
- * root gone). Inside a transaction or on its own.
+ * uses it (reason "outbox_overflow"); `watch`, through
+ * events_record_gap(), for each coverage gap it records (its kernel
+ * queue overflowed, a subtree without watches, a root gone). Inside a
+ * transaction or on its own; it does not bound the outbox.
  */
 struct events_gap {
 	int64_t snap;              /* 0: none */
@@ -134,6 +135,15 @@ struct events_gap {
 };
 int events_queue_gap(struct events_hook *h, struct store *st,
 		     const struct events_gap *g);
+/*
+ * `watch`'s coverage gaps: queue the gap's document, then keep the
+ * outbox within outbox-max (dropping the oldest, counted, with an
+ * "outbox_overflow" gap document in their place), in the caller's
+ * transaction: the gap's own, so its event, its document and what the
+ * bound drops commit together. 0 or EXIT_*.
+ */
+int events_record_gap(struct events_hook *h, struct store *st,
+		      const struct events_gap *g);
 
 /*
  * cmd-ship.c: the connection settings for Elasticsearch (or Kibana at

@@ -162,6 +162,16 @@ static int bound_outbox(struct events_hook *h, struct store *st, int64_t snap)
 	return ret;
 }
 
+int events_record_gap(struct events_hook *h, struct store *st,
+		      const struct events_gap *g)
+{
+	int ret = events_queue_gap(h, st, g);
+
+	/* a flood of gaps (roots coming and going, subtrees that cannot be
+	 * watched) is held to outbox-max as a snapshot's changes are */
+	return ret ? ret : bound_outbox(h, st, g->snap);
+}
+
 int events_before_commit(struct store *st, int64_t snap, void *data)
 {
 	struct events_hook *h = data;

@@ -191,8 +191,10 @@ struct watch_options {
 	 * watches, a root is gone) is being recorded in the store's events,
 	 * in a transaction of its own; `ev` is that event. Called inside
 	 * that transaction, after the event's row: what it writes commits
-	 * with the event, and an EXIT_* rolls both back (reported; the
-	 * daemon goes on). NULL: nothing more to do.
+	 * with the event, and an EXIT_* rolls both back. A gap the store
+	 * cannot take now (busy, full) waits in the daemon and is recorded
+	 * again, before the next snapshot; any other failure is reported
+	 * and the daemon goes on. NULL: nothing more to do.
 	 */
 	int (*gap)(struct store *st, const struct store_event *ev,
 		   void *data);

@@ -38,6 +38,7 @@
 #define FINAL_ROUNDS 16             /* batches after SIGTERM (hard links) */
 #define COALESCE 64                 /* changed names: scan the directory */
 #define BACKOFF_MAX_NS (30 * 1000000000LL)
+#define GAPS_MAX 256                /* coverage gaps waiting for the store */
 
 struct pend {
 	struct pend *next;           /* hash chain */
@@ -68,6 +69,22 @@ struct unwatched {
 	int err;                     /* ENOSPC, EACCES, ...; ENOENT: root gone */
 	int64_t ndirs;
 	int reported;
+};
+
+/*
+ * A coverage gap the store could not take yet (busy, full): kept until it
+ * can, so that a blind spot always ends up in the events. Gaps of the
+ * same action and path are one, from the earliest start.
+ */
+struct gap {
+	const char *action;          /* "overflow", "lost", "unwatched" */
+	char *path;                  /* NULL: all the roots */
+	size_t len;
+	int64_t since_ns;            /* when the earliest of them began */
+	char *detail;                /* the first one's message */
+	unsigned times;              /* gaps merged into this one */
+	int64_t folded;              /* others, when the list was full */
+	int late;                    /* a try failed: said so, once */
 };
 
 struct daemon {
@@ -104,6 +121,10 @@ struct daemon {
 	int64_t next_rescan, next_unwatched, retry_at, backoff;
 	int64_t last_batch;          /* when the last batch started */
 	int busy_warned;
+	struct gap *gaps;            /* oldest first */
+	size_t ngaps, gaps_alloc;
+	int gaps_stop_tried;         /* tried once the stop was asked */
+	int unrecorded;              /* something seen is not in the store */
 	struct strbuf tmp;
 };
 
@@ -794,27 +815,261 @@ static void hook_release(struct hook *h)
 	strbuf_release(&h->tmp);
 }
 
-static void gap(struct daemon *w, const char *action, const char *path,
-		size_t len, int64_t time_ns, const char *detail)
+/* Failures that go away (store busy, disk full): try again later. */
+static int retryable(struct daemon *w, int ret)
 {
-	struct store_event ev = {
-		.time_ns = time_ns, .kind = EVENT_GAP, .action = action,
-		.path = path, .pathlen = len, .bytes_changed = -1,
-		.backend = w->ops ? w->ops->name : NULL, .uid = -1,
-		.detail = detail,
-	};
+	if (ret != EXIT_BUSY && ret != EXIT_FULL)
+		return 0;
+	/* a gap and the scan after it failing together wait once */
+	if (w->retry_at > mono_ns())
+		return 1;
+	w->backoff = w->backoff ? w->backoff * 2 : 1000000000LL;
+	if (w->backoff > BACKOFF_MAX_NS)
+		w->backoff = BACKOFF_MAX_NS;
+	w->retry_at = mono_ns() + w->backoff;
+	if (!w->busy_warned++)
+		warning("the store cannot take the changes now; they are kept "
+			"and tried again");
+	return 1;
+}
 
-	/* the event and its document for Elasticsearch commit together:
-	 * the fleet view never misses a gap the host's store lists */
-	if (store_event_record(w->st, &ev, w->setup.cfg->busy_ms, w->o->gap,
-			       w->o->data)) {
-		error("cannot record the coverage gap (%s, %s): it is neither "
-		      "in the store's events nor queued for shipping", action,
-		      path ? escaped(path, len) : "all the roots");
-		return;
+static void retried(struct daemon *w)
+{
+	if (w->busy_warned)
+		inform("the store takes changes again");
+	w->backoff = 0;
+	w->retry_at = 0;
+	w->busy_warned = 0;
+}
+
+/* ---- coverage gaps ------------------------------------------------------ */
+
+/* A time for messages, as `fimscan events` shows it. */
+static const char *gap_time(struct strbuf *sb, int64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+	char buf[32];
+
+	strbuf_reset(sb);
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
+		return "?";
+	strbuf_addf(sb, "%s.%09lldZ", buf, (long long)(ns % 1000000000));
+	return sb->buf;
+}
+
+static const char *gap_where(const struct gap *g)
+{
+	return g->path ? escaped(g->path, g->len) : "all the roots";
+}
+
+static void gap_free(struct gap *g)
+{
+	free(g->path);
+	free(g->detail);
+}
+
+/* Drop gaps[i], keeping the order of the others. */
+static void gap_remove(struct daemon *w, size_t i)
+{
+	gap_free(&w->gaps[i]);
+	memmove(&w->gaps[i], &w->gaps[i + 1],
+		(w->ngaps - i - 1) * sizeof(*w->gaps));
+	w->ngaps--;
+}
+
+/*
+ * Add a gap to those waiting to be recorded (main only): merged with one
+ * of the same action and path, else appended. The list is bounded: the
+ * last place is for a gap of all the roots from the earliest start, into
+ * which the rest fold; it says what the others said, less precisely.
+ */
+static void gap_keep(struct daemon *w, const char *action, const char *path,
+		     size_t len, int64_t since_ns, const char *detail)
+{
+	struct gap *g = NULL;
+	int fold = 0;
+
+	for (size_t i = 0; i < w->ngaps && !g; i++)
+		if (!strcmp(w->gaps[i].action, action) &&
+		    !w->gaps[i].path == !path &&
+		    (!path || (w->gaps[i].len == len &&
+			       !memcmp(w->gaps[i].path, path, len))))
+			g = &w->gaps[i];
+	if (!g && w->ngaps >= GAPS_MAX - 1) {
+		fold = 1;
+		action = "overflow";
+		path = NULL;
+		len = 0;
+		for (size_t i = 0; i < w->ngaps && !g; i++)
+			if (!strcmp(w->gaps[i].action, action) &&
+			    !w->gaps[i].path)
+				g = &w->gaps[i];
 	}
-	if (w->o->committed)
-		w->o->committed(w->o->data);
+	if (!g) {
+		ALLOC_GROW(w->gaps, w->ngaps + 1, w->gaps_alloc);
+		g = &w->gaps[w->ngaps++];
+		memset(g, 0, sizeof(*g));
+		g->action = action;
+		g->path = path ? xmemdup(path, len) : NULL;
+		g->len = len;
+		g->since_ns = since_ns;
+		if (fold) {
+			strbuf_reset(&w->tmp);
+			strbuf_addf(&w->tmp, "more than %d coverage gaps "
+				    "waited for the store: the others are one "
+				    "gap of all the roots", GAPS_MAX);
+			g->detail = xstrdup(w->tmp.buf);
+		} else {
+			g->detail = xstrdup(detail ? detail : "");
+		}
+	}
+	if (since_ns < g->since_ns)
+		g->since_ns = since_ns;
+	if (fold)
+		g->folded++;
+	else
+		g->times++;
+}
+
+/* The gaps not recorded yet that have not said so: say it once. */
+static void gaps_deferred(struct daemon *w)
+{
+	struct strbuf t = STRBUF_INIT;
+
+	for (size_t i = 0; i < w->ngaps; i++) {
+		struct gap *g = &w->gaps[i];
+
+		if (g->late)
+			continue;
+		g->late = 1;
+		warning("the coverage gap (%s, %s) since %s is not recorded "
+			"yet: it is kept and recorded as soon as the store "
+			"takes it", g->action, gap_where(g),
+			gap_time(&t, g->since_ns));
+	}
+	strbuf_release(&t);
+}
+
+/*
+ * Record the waiting gaps, oldest first, each in a transaction of its
+ * own that also queues its document (watch_options.gap): both, or
+ * neither. A gap leaves the list once committed, so none is recorded
+ * twice. Stops at the first failure that goes away (store busy or full,
+ * or a stop request), keeping that gap and the ones after it: the
+ * failure is returned. A gap the store refuses for another reason is
+ * dropped, loudly (trying again would fail again, and hold up the
+ * others and every snapshot).
+ */
+static int gaps_flush(struct daemon *w)
+{
+	struct strbuf detail = STRBUF_INIT, t = STRBUF_INIT;
+	int ret = 0;
+
+	while (w->ngaps) {
+		struct gap *g = &w->gaps[0];
+		struct store_event ev = {
+			.time_ns = g->since_ns, .kind = EVENT_GAP,
+			.action = g->action, .path = g->path,
+			.pathlen = g->len, .bytes_changed = -1,
+			.backend = w->ops ? w->ops->name : NULL, .uid = -1,
+		};
+
+		strbuf_reset(&detail);
+		strbuf_addstr(&detail, g->detail);
+		if (g->times > 1)
+			strbuf_addf(&detail, " (%u times before it could be "
+				    "recorded)", g->times);
+		if (g->folded)
+			strbuf_addf(&detail, "; %lld other gaps are in this "
+				    "one", (long long)g->folded);
+		if (g->late)
+			strbuf_addstr(&detail, "; recorded late: the store "
+				      "could not take it at first");
+		ev.detail = detail.buf;
+		ret = store_event_record(w->st, &ev, w->setup.cfg->busy_ms,
+					 w->o->gap, w->o->data);
+		if (ret == EXIT_BUSY || ret == EXIT_FULL ||
+		    ret == EXIT_INTERRUPTED)
+			break;
+		if (ret) {
+			error("cannot record the coverage gap (%s, %s): it is "
+			      "neither in the store's events nor queued for "
+			      "shipping", g->action, gap_where(g));
+			w->unrecorded = 1;
+		} else if (g->late) {
+			inform("the coverage gap (%s, %s) since %s is recorded "
+			       "now, %.1f s late", g->action, gap_where(g),
+			       gap_time(&t, g->since_ns),
+			       (double)(now_ns() - g->since_ns) / 1e9);
+		}
+		if (!ret && w->o->committed)
+			w->o->committed(w->o->data);
+		gap_remove(w, 0);
+		ret = 0;
+	}
+	if (ret)
+		gaps_deferred(w);
+	strbuf_release(&detail);
+	strbuf_release(&t);
+	return ret;
+}
+
+/*
+ * Record the waiting gaps now, unless the store failed so recently that
+ * the daemon is waiting to try again: then they wait too (and do not
+ * hold up the loop for busy-timeout each). 0, or why they wait.
+ */
+static int gaps_try(struct daemon *w)
+{
+	int ret, stop;
+
+	if (!w->ngaps)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	stop = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	/* at the stop, a last try whatever the wait */
+	if (w->retry_at > mono_ns() && !stop) {
+		gaps_deferred(w);
+		return EXIT_BUSY;
+	}
+	if ((ret = gaps_flush(w)))
+		retryable(w, ret);
+	w->gaps_stop_tried |= stop;
+	return ret;
+}
+
+/*
+ * A coverage gap: the event and its document for Elasticsearch commit
+ * together, so the fleet view never misses a gap the host's store lists;
+ * when the store cannot take them now, the gap waits in memory (see
+ * struct gap). 0, or EXIT_* when it waits.
+ */
+static int gap(struct daemon *w, const char *action, const char *path,
+	       size_t len, int64_t time_ns, const char *detail)
+{
+	gap_keep(w, action, path, len, time_ns, detail);
+	return gaps_try(w);
+}
+
+/* At exit: what could not be recorded is said, one line per gap. */
+static void gaps_lost(struct daemon *w)
+{
+	struct strbuf t = STRBUF_INIT;
+
+	for (size_t i = 0; i < w->ngaps; i++)
+		error("the coverage gap (%s, %s) since %s could not be "
+		      "recorded: it is neither in the store's events nor "
+		      "queued for shipping", w->gaps[i].action,
+		      gap_where(&w->gaps[i]),
+		      gap_time(&t, w->gaps[i].since_ns));
+	if (w->ngaps)
+		w->unrecorded = 1;
+	while (w->ngaps)
+		gap_remove(w, w->ngaps - 1);
+	strbuf_release(&t);
 }
 
 static const char *reason_says(int reason)
@@ -841,6 +1096,10 @@ static int run_scan(struct daemon *w, const struct scan_spec *sp)
 
 	if (!sp->n)
 		return 0;
+	/* gaps that wait go first: no snapshot commits before them, and
+	 * none while the store cannot take them */
+	if ((ret = gaps_try(w)))
+		return ret;
 	strbuf_init(&h.tmp, 0);
 	/* stat data is trusted, except by the periodic safety net when the
 	 * config asks for everything to be re-read */
@@ -890,30 +1149,6 @@ static int run_scan(struct daemon *w, const struct scan_spec *sp)
 		     sp->b ? sp->b->n : sp->n, (long long)res.entries);
 	hook_release(&h);
 	return ret;
-}
-
-/* Failures that go away (store busy, disk full): try again later. */
-static int retryable(struct daemon *w, int ret)
-{
-	if (ret != EXIT_BUSY && ret != EXIT_FULL)
-		return 0;
-	w->backoff = w->backoff ? w->backoff * 2 : 1000000000LL;
-	if (w->backoff > BACKOFF_MAX_NS)
-		w->backoff = BACKOFF_MAX_NS;
-	w->retry_at = mono_ns() + w->backoff;
-	if (!w->busy_warned++)
-		warning("the store cannot take the changes now; they are kept "
-			"and tried again");
-	return 1;
-}
-
-static void retried(struct daemon *w)
-{
-	if (w->busy_warned)
-		inform("the store takes changes again");
-	w->backoff = 0;
-	w->retry_at = 0;
-	w->busy_warned = 0;
 }
 
 /* Put a batch back after a failure that goes away. */
@@ -969,7 +1204,7 @@ static int do_rescan(struct daemon *w, int reason)
 	struct scan_spec sp = { .reason = reason, .kind = SNAP_SCAN };
 	int64_t since = 0;
 	unsigned n = 0;
-	int ret, noted = 0;
+	int ret = 0, noted = 0;
 
 	pthread_mutex_lock(&w->lock);
 	if (reason == WATCH_OVERFLOW) {
@@ -997,14 +1232,20 @@ static int do_rescan(struct daemon *w, int reason)
 				    "waiting: the roots are rescanned instead",
 				    PEND_MAX);
 		warning("%s", msg.buf);
-		gap(w, "overflow", NULL, 0, since ? since : now_ns(), msg.buf);
+		/* kept when the store cannot take it: the rescan waits for
+		 * the store too, and that gap is recorded first */
+		ret = gap(w, "overflow", NULL, 0, since ? since : now_ns(),
+			  msg.buf);
 		strbuf_release(&msg);
+		if (ret != EXIT_BUSY && ret != EXIT_FULL)
+			ret = 0;
 	}
 	sp.roots = w->setup.roots;
 	sp.lens = w->setup.rootlens;
 	sp.n = w->setup.nroots;
 	sp.b = &b;
-	ret = run_scan(w, &sp);
+	if (!ret)
+		ret = run_scan(w, &sp);
 	if (ret && retryable(w, ret)) {
 		give_back(w, &b);
 		if (reason == WATCH_OVERFLOW) {
@@ -1026,7 +1267,7 @@ static int do_rescan(struct daemon *w, int reason)
 /* Say which subtrees have no watches and what would fix it. */
 static void report_unwatched(struct daemon *w)
 {
-	struct strbuf list = STRBUF_INIT, msg = STRBUF_INIT;
+	struct strbuf list = STRBUF_INIT, msg = STRBUF_INIT, gone = STRBUF_INIT;
 	int64_t ndirs = 0, nspc = 0;
 	size_t shown = 0, n = 0;
 
@@ -1052,10 +1293,13 @@ static void report_unwatched(struct daemon *w)
 				    "scanned every %lld s instead",
 				    strerror(u->err), (long long)u->ndirs,
 				    (long long)(w->unwatched_ns / 1000000000));
-		gap(w, u->err == ENOENT ? "lost" : "unwatched", u->path,
-		    u->len, now_ns(), msg.buf);
+		/* recorded below: not under the lock, which the reader
+		 * needs, while waiting for the store */
+		gap_keep(w, u->err == ENOENT ? "lost" : "unwatched", u->path,
+			 u->len, now_ns(), msg.buf);
 		if (u->err == ENOENT) {
-			warning("%s: %s", escaped(u->path, u->len), msg.buf);
+			strbuf_addf(&gone, "%s: %s\n",
+				    escaped(u->path, u->len), msg.buf);
 			continue;
 		}
 		n++;
@@ -1068,6 +1312,13 @@ static void report_unwatched(struct daemon *w)
 				    (long long)u->ndirs);
 	}
 	pthread_mutex_unlock(&w->lock);
+	/* recorded (or kept) before they are reported: what the warnings
+	 * announce is in the store's events when they are read */
+	gaps_try(w);
+	for (char *p = gone.buf, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+		*nl = '\0';
+		warning("%s", p);
+	}
 	if (n) {
 		strbuf_reset(&msg);
 		strbuf_addf(&msg, "%lld director%s in %zu subtree%s cannot be "
@@ -1089,6 +1340,7 @@ static void report_unwatched(struct daemon *w)
 	}
 	strbuf_release(&list);
 	strbuf_release(&msg);
+	strbuf_release(&gone);
 }
 
 /* Every minute: watch what could not be watched, if it can be now, and
@@ -1497,6 +1749,15 @@ static int loop(struct daemon *w)
 			pthread_mutex_unlock(&w->lock);
 			continue;
 		}
+		if (w->ngaps && !final) {
+			/* gaps the store could not take: again, on their
+			 * own (the next snapshot would take them first) */
+			if ((ret = gaps_flush(w)) && !retryable(w, ret))
+				return ret;
+			if (!ret)
+				retried(w);
+			continue;
+		}
 		if (overflow) {
 			if ((ret = do_rescan(w, WATCH_OVERFLOW)))
 				return ret;
@@ -1515,6 +1776,7 @@ static int loop(struct daemon *w)
 			if (w->retry_at) {
 				error("the last changes could not be recorded: "
 				      "the next start rescans");
+				w->unrecorded = 1;
 				return 0;
 			}
 			continue;
@@ -1654,6 +1916,12 @@ int watch_run(struct store *st, struct store *rd,
 	if (!w->stop)
 		tell_ready(w);
 	ret = loop(w);
+	/* gaps still waiting for the store: a last try (at the stop it
+	 * waits busy-timeout, as the last snapshot does), then say what
+	 * is lost */
+	if (w->ngaps && !w->gaps_stop_tried && !gaps_flush(w))
+		retried(w);
+	gaps_lost(w);
 	if (w->reader_err) {
 		error("reading %s events failed: %s", w->ops->name,
 		      strerror(w->reader_err));
@@ -1663,8 +1931,10 @@ int watch_run(struct store *st, struct store *rd,
 	if (ret == EXIT_INTERRUPTED)
 		error("interrupted: the last changes were not recorded (the "
 		      "next start rescans)");
-	else if (!ret)
+	else if (!ret && !w->unrecorded)
 		inform("stopped: every change seen is recorded");
+	else if (!ret)
+		warning("stopped: not everything seen is recorded (see above)");
 	plat_notify("STOPPING=1");
 out:
 	stop_reader(w);
@@ -1687,6 +1957,9 @@ out:
 	for (size_t i = 0; i < w->nunw; i++)
 		free(w->unw[i].path);
 	free(w->unw);
+	for (size_t i = 0; i < w->ngaps; i++)
+		gap_free(&w->gaps[i]);
+	free(w->gaps);
 	free(w->rootdev);
 	free(w->db);
 	strbuf_release(&w->tmp);

@@ -388,3 +388,84 @@ DEFINE_TEST(test_store_busy_stop)
 	store_close(a);
 	store_close(b);
 }
+
+/*
+ * What `watch` does with a gap (scanner/watch.c gaps_flush, cli/events.c
+ * events_record_gap): its document, then the outbox held to a bound by
+ * dropping the oldest, and a document saying so. The bound is `*data`;
+ * the global below makes the call fail after all of that.
+ */
+static int bounded_fails;
+
+static int queue_bounded(struct store *st, const struct store_event *ev,
+			 void *data)
+{
+	int64_t max = *(int64_t *)data, n = 0, first, last;
+	int ret = store_outbox_add(st, 0, "default", ev->action, gap_doc,
+				   sizeof(gap_doc) - 1);
+
+	if (!ret && pending(st) > max) {
+		ret = store_outbox_trim(st, max - 1, &n, &first, &last);
+		if (!ret && n)
+			ret = store_outbox_add(st, 0, "default", "overflow",
+					       gap_doc, sizeof(gap_doc) - 1);
+	}
+	return ret ? ret : bounded_fails;
+}
+
+static void outbox_is(struct store *st, int64_t pend, int64_t dropped,
+		      int64_t enqueued)
+{
+	struct outbox_status os;
+
+	assert_int(store_outbox_status(st, &os), 0);
+	assert_int(os.pending, pend);
+	assert_int(os.dropped, dropped);
+	assert_int(os.enqueued, enqueued);
+}
+
+/*
+ * A gap that cannot be recorded (another writer, the disk full after the
+ * outbox was trimmed) leaves no event, no document and no drop: trying
+ * it again later records it once, and the outbox keeps its bound.
+ */
+DEFINE_TEST(test_store_event_record_retry_bounded)
+{
+	struct store *a, *b;
+	struct store_event ev = { .kind = EVENT_GAP, .action = "lost",
+				  .bytes_changed = -1, .uid = -1,
+				  .time_ns = 1700000000000000000ll };
+	int64_t max = 3;
+
+	assert_int(store_open(&a, "s.db", STORE_WRITE), 0);
+	assert_int(store_open(&b, "s.db", STORE_READ), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int(store_outbox_add(a, 0, "default", "old", gap_doc,
+					    sizeof(gap_doc) - 1), 0);
+	outbox_is(a, 3, 0, 3);
+	/* another writer holds the lock: nothing is written */
+	begin(a, SNAP_BASELINE, "/x");
+	bounded_fails = 0;
+	assert_int(store_event_record(b, &ev, 100, queue_bounded, &max),
+		   EXIT_BUSY);
+	store_abort_snapshot(a);
+	assert_int(store_events_last_seq(b), 0);
+	outbox_is(b, 3, 0, 3);
+	/* failing after the trim: the dropped rows and counters are back */
+	bounded_fails = EXIT_FULL;
+	assert_int(store_event_record(b, &ev, 100, queue_bounded, &max),
+		   EXIT_FULL);
+	assert_int(store_events_last_seq(b), 0);
+	outbox_is(b, 3, 0, 3);
+	assert_int(count_rows("s.db", "outbox"), 3);
+	/* the retry: one event, its document, two oldest dropped for it and
+	 * the document saying so: the outbox at its bound again */
+	bounded_fails = 0;
+	assert_int(store_event_record(b, &ev, 100, queue_bounded, &max), 0);
+	assert_int(store_events_last_seq(b), 1);
+	outbox_is(b, 3, 2, 5);
+	assert_int(count_rows("s.db", "outbox"), 3);
+	assert_int(count_rows("s.db", "event"), 1);
+	store_close(a);
+	store_close(b);
+}
