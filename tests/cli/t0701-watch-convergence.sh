@@ -48,13 +48,7 @@ echo a >tree/tmpfile && rm tree/tmpfile                # transient
 # events, the kernel queue (16384) overflows for certain, with no need to
 # lower max_queued_events.
 kill -STOP "$WPID"
-python3 - tree/burst <<'PY' || fail "burst"
-import os, sys
-d = sys.argv[1]
-for i in range(20000):
-    with open(os.path.join(d, "f%05d" % i), "w") as f:
-        f.write("x")
-PY
+burst tree/burst 20000
 kill -CONT "$WPID"
 # and changes after the overflow
 echo after >>tree/etc/conf.d/3.conf

@@ -41,12 +41,7 @@ if [ -w "$QUEUE" ]; then
 	start_watch watch --no-ship
 	restore_limits
 	kill -STOP "$WPID"
-	python3 - tree/burst <<'PY' || fail "burst"
-import os, sys
-for i in range(300):
-    with open(os.path.join(sys.argv[1], "f%03d" % i), "w") as f:
-        f.write("x")
-PY
+	burst tree/burst 300
 	hold_lock
 	kill -CONT "$WPID"
 	wait_until 60 "[ -n \"\$(kept_since overflow 'all the roots')\" ]"

@@ -29,6 +29,17 @@ watch_cleanup() {
 RESTORE=""
 trap watch_cleanup EXIT
 
+# burst DIR N: N new one-byte files in DIR, created as fast as python can
+# (while the daemon is stopped: more events than its kernel queue holds).
+burst() {
+	python3 - "$1" "$2" <<'PY' || fail "burst"
+import os, sys
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], "f%05d" % i), "w") as f:
+        f.write("x")
+PY
+}
+
 # set_limit FILE VALUE: write a /proc/sys value, restored at exit (or
 # by restore_limits, as early as the test allows: the limit is the whole
 # machine's).
