@@ -498,6 +498,54 @@ static void push_ready_locked(struct scan *s, struct chunk *c)
 		pthread_cond_signal(&s->write_cv);
 }
 
+/*
+ * The batch of c's jobs that starts at `from`: as many small files as add
+ * up to JOB_BATCH_BYTES (at most JOB_BATCH_FILES), but always one large
+ * file alone, so that a directory of small files costs one lock round
+ * trip per batch instead of per file while big files still spread over
+ * the workers. Returns its length.
+ */
+static size_t batch_len(const struct chunk *c, size_t from)
+{
+	uint64_t bytes = 0;
+	size_t n = 0;
+
+	while (from + n < c->njobs && n < JOB_BATCH_FILES) {
+		uint64_t size = c->ents[c->jobs[from + n]].size;
+
+		if (n && bytes + size > JOB_BATCH_BYTES)
+			break;
+		bytes += size;
+		n++;
+	}
+	return n;
+}
+
+/* With s->lock held: claim c's next batch; it starts at c->next_job
+ * before the call. Returns its length. */
+static size_t take_jobs(struct chunk *c)
+{
+	size_t n = batch_len(c, c->next_job);
+
+	c->next_job += n;
+	return n;
+}
+
+/*
+ * How many workers a new chunk can keep busy: its batches, at most the
+ * thread count. Waking every idle worker for a directory of a few small
+ * files (one batch) woke seven for nothing, each a sleep and a wake-up
+ * (tens of thousands on /usr).
+ */
+static size_t workers_for(const struct chunk *c, int threads)
+{
+	size_t k = 0;
+
+	for (size_t at = 0; at < c->njobs && k < (size_t)threads; k++)
+		at += batch_len(c, at);
+	return k;
+}
+
 /* Hand a built chunk to the workers, or straight to the writer. */
 static void chunk_submit(struct scan *s, struct chunk *c)
 {
@@ -512,10 +560,8 @@ static void chunk_submit(struct scan *s, struct chunk *c)
 		else
 			s->work_head = c;
 		s->work_tail = c;
-		if (c->njobs == 1)
+		for (size_t k = workers_for(c, s->threads); k; k--)
 			pthread_cond_signal(&s->work_cv);
-		else
-			pthread_cond_broadcast(&s->work_cv);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -786,30 +832,6 @@ static int default_threads(void)
 	return n > 16 ? 16 : n;
 }
 
-/*
- * With s->lock held: claim the next jobs of c, as many small files as add
- * up to JOB_BATCH_BYTES (at most JOB_BATCH_FILES), but always one large
- * file alone, so that a directory of small files costs one lock round
- * trip per batch instead of per file while big files still spread over
- * the workers. Returns how many; they start at c->next_job before the
- * call.
- */
-static size_t take_jobs(struct chunk *c)
-{
-	uint64_t bytes = 0;
-	size_t n = 0;
-
-	while (c->next_job < c->njobs && n < JOB_BATCH_FILES) {
-		uint64_t size = c->ents[c->jobs[c->next_job]].size;
-
-		if (n && bytes + size > JOB_BATCH_BYTES)
-			break;
-		bytes += size;
-		c->next_job++;
-		n++;
-	}
-	return n;
-}
 
 static void *worker_main(void *arg)
 {
