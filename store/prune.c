@@ -615,9 +615,9 @@ int store_vacuum(struct store *st, int busy_ms)
 {
 	int rc;
 
-	sqlite3_busy_timeout(st->db, busy_ms);
+	st_set_busy(st, busy_ms);
 	rc = sqlite3_exec(st->db, "VACUUM", NULL, NULL, NULL);
-	sqlite3_busy_timeout(st->db, 5000);
+	st_set_busy(st, 5000);
 	if (rc != SQLITE_OK)
 		return st_error(st, "cannot vacuum the store (the prune was "
 				"committed; its free pages stay in the file "

@@ -54,6 +54,9 @@ int st_error(struct store *st, const char *what);
 int st_exec(struct store *st, const char *sql);
 /* BEGIN IMMEDIATE, waiting at most busy_ms for the write lock. */
 int st_begin(struct store *st, int busy_ms);
+/* Wait at most ms for another connection's lock from now on, through the
+ * stop-aware handler when the connection has one (store_set_stop). */
+void st_set_busy(struct store *st, int ms);
 /* Bind bytes as a BLOB (never NULL, even when empty). */
 void st_bind_blob(sqlite3_stmt *s, int i, const void *p, size_t len);
 /* Step a statement that returns no rows, reset it; 0 or EXIT_*. */

@@ -159,8 +159,7 @@ static int busy_wait(void *arg, int count)
 	return 1;
 }
 
-/* Wait at most ms for a lock from now on. */
-static void set_busy(struct store *st, int ms)
+void st_set_busy(struct store *st, int ms)
 {
 	if (st->stop)
 		st->busy_ms = ms;
@@ -173,7 +172,7 @@ void store_set_stop(struct store *st, int (*stop)(void))
 	st->stop = stop;
 	if (stop)
 		sqlite3_busy_handler(st->db, busy_wait, st);
-	set_busy(st, 5000);
+	st_set_busy(st, 5000);
 }
 
 int st_exec(struct store *st, const char *q)
@@ -796,9 +795,9 @@ int st_begin(struct store *st, int busy_ms)
 {
 	int rc;
 
-	set_busy(st, busy_ms);
+	st_set_busy(st, busy_ms);
 	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	set_busy(st, 5000);
+	st_set_busy(st, 5000);
 	if (rc != SQLITE_OK)
 		return st_error(st, "cannot start writing");
 	return 0;

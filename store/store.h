@@ -142,8 +142,7 @@ void store_close(struct store *st);
  * before each; once it says nonzero, the write gives up at once with
  * EXIT_INTERRUPTED and no message, and nothing is written. For threads
  * that must stop promptly, such as the watch daemon's shipper. NULL
- * gives the plain wait back. (store_vacuum() sets its own wait: not on
- * such a connection.)
+ * gives the plain wait back.
  */
 void store_set_stop(struct store *st, int (*stop)(void));
 const char *store_path(const struct store *st);

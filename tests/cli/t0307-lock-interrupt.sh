@@ -1,9 +1,9 @@
 #!/bin/sh
 # t0307: an interrupt ends a wait for another process's write lock at
 # once. With busy-timeout at 10 minutes and the lock held elsewhere, a
-# scan, a baseline and an accept that are waiting for it exit 23 on
-# SIGINT or SIGTERM within a second or so, and write nothing; the store
-# works as before once the lock is free.
+# scan, a baseline, an accept and a prune that are waiting for it exit 23
+# on SIGINT or SIGTERM within a second or so, and write nothing; the
+# store works as before once the lock is free.
 . "$(dirname "$0")/lib.sh"
 
 mkdir tree && echo a >tree/a && fim -q baseline tree || fail "baseline"
@@ -29,7 +29,7 @@ waiting() {
 
 hold_lock
 for sig in INT TERM; do
-	for cmd in "scan tree" "baseline tree" "accept"; do
+	for cmd in "scan tree" "baseline tree" "accept" "prune --keep 1"; do
 		# shellcheck disable=SC2086
 		"$FIMSCAN" -c long.conf $cmd >out 2>err &
 		pid=$!
