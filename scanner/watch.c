@@ -124,6 +124,8 @@ struct daemon {
 	struct gap *gaps;            /* oldest first */
 	size_t ngaps, gaps_alloc;
 	int gaps_stop_tried;         /* tried once the stop was asked */
+	int rescan_again;            /* a full rescan the store could not
+				      * take (busy, full): its reason */
 	int unrecorded;              /* something seen is not in the store */
 	struct strbuf tmp;
 };
@@ -1253,11 +1255,17 @@ static int do_rescan(struct daemon *w, int reason)
 			w->overflow = 1;
 			w->overflow_retry = 1;
 			pthread_mutex_unlock(&w->lock);
+		} else {
+			/* done again once the store takes it: a reload's new
+			 * roots, say, are otherwise never reconciled */
+			w->rescan_again = reason;
 		}
 		return 0;
 	}
-	if (!ret)
+	if (!ret) {
 		retried(w);
+		w->rescan_again = 0;    /* every root was rescanned */
+	}
 	batch_release(&b, 1);
 	return ret;
 }
@@ -1763,14 +1771,27 @@ static int loop(struct daemon *w)
 				return ret;
 			continue;
 		}
+		if (w->rescan_again && !final) {
+			if ((ret = do_rescan(w, w->rescan_again)))
+				return ret;
+			continue;
+		}
 		if (final) {
 			size_t n;
 
 			pthread_mutex_lock(&w->lock);
 			n = w->pend.n;
 			pthread_mutex_unlock(&w->lock);
-			if (!n || final_rounds++ >= FINAL_ROUNDS)
+			if (!n || final_rounds++ >= FINAL_ROUNDS) {
+				if (w->rescan_again) {
+					error("the rescan of the roots (%s) could "
+					      "not be recorded: the next start "
+					      "rescans",
+					      watch_reason_name(w->rescan_again));
+					w->unrecorded = 1;
+				}
 				return 0;
+			}
 			if ((ret = do_batch(w, 1)))
 				return ret;
 			if (w->retry_at) {
