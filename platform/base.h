@@ -148,6 +148,8 @@ int hex_value(int c);
 int64_t now_ns(void);
 /* CLOCK_MONOTONIC in nanoseconds: for deadlines and waits. */
 int64_t mono_ns(void);
+/* RFC 3339 UTC with nanoseconds: 2026-11-21T20:01:02.123456789Z */
+void time_add_rfc3339(struct strbuf *sb, int64_t ns);
 /* Number of online CPUs, at least 1. */
 int ncpus(void);
 

@@ -158,48 +158,6 @@ void base64_add(struct strbuf *sb, const void *data, size_t len)
 	}
 }
 
-/*
- * Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
- * civil_from_days): exact for every int64 nanosecond time, negative ones
- * included, and independent of TZ and of the C library's time_t range.
- */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	yoe = z - era * 146097;                               /* [0, 146096] */
-	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
-	doy = z - era * 146097 - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;                             /* [0, 11] */
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-void time_add_rfc3339(struct strbuf *sb, int64_t ns)
-{
-	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-	int64_t days, sod, y;
-	unsigned mo, d;
-
-	if (frac < 0) {          /* floor, so -1 ns is 23:59:59.999999999 */
-		frac += 1000000000;
-		sec--;
-	}
-	days = sec / 86400;
-	sod = sec % 86400;
-	if (sod < 0) {
-		sod += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &mo, &d);
-	strbuf_addf(sb, "%04lld-%02u-%02uT%02d:%02d:%02d.%09lldZ",
-		    (long long)y, mo, d, (int)(sod / 3600),
-		    (int)(sod / 60 % 60), (int)(sod % 60), (long long)frac);
-}
-
 void json_add_key(struct strbuf *sb, const char *key)
 {
 	json_add_string(sb, key, strlen(key));

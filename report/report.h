@@ -97,7 +97,5 @@ void base64_add(struct strbuf *sb, const void *data, size_t len);
 void json_add_key(struct strbuf *sb, const char *key);      /* "key": */
 void json_add_cstr(struct strbuf *sb, const char *s);       /* or null */
 void json_add_time(struct strbuf *sb, int64_t ns);          /* "RFC 3339" */
-/* RFC 3339 UTC with nanoseconds: 2026-11-21T20:01:02.123456789Z */
-void time_add_rfc3339(struct strbuf *sb, int64_t ns);
 
 #endif

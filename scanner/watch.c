@@ -846,19 +846,12 @@ static void retried(struct daemon *w)
 
 /* ---- coverage gaps ------------------------------------------------------ */
 
-/* A time for messages, as `fimscan events` shows it. */
-static const char *gap_time(struct strbuf *sb, int64_t ns)
+/* When the gap began, as `fimscan events` shows it, in t. */
+static const char *gap_since(struct strbuf *t, const struct gap *g)
 {
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-	char buf[32];
-
-	strbuf_reset(sb);
-	if (!gmtime_r(&t, &tm) ||
-	    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
-		return "?";
-	strbuf_addf(sb, "%s.%09lldZ", buf, (long long)(ns % 1000000000));
-	return sb->buf;
+	strbuf_reset(t);
+	time_add_rfc3339(t, g->since_ns);
+	return t->buf;
 }
 
 static const char *gap_where(const struct gap *g)
@@ -949,7 +942,7 @@ static void gaps_deferred(struct daemon *w)
 		warning("the coverage gap (%s, %s) since %s is not recorded "
 			"yet: it is kept and recorded as soon as the store "
 			"takes it", g->action, gap_where(g),
-			gap_time(&t, g->since_ns));
+			gap_since(&t, g));
 	}
 	strbuf_release(&t);
 }
@@ -1003,7 +996,7 @@ static int gaps_flush(struct daemon *w)
 		} else if (g->late) {
 			inform("the coverage gap (%s, %s) since %s is recorded "
 			       "now, %.1f s late", g->action, gap_where(g),
-			       gap_time(&t, g->since_ns),
+			       gap_since(&t, g),
 			       (double)(now_ns() - g->since_ns) / 1e9);
 		}
 		if (!ret && w->o->committed)
@@ -1066,7 +1059,7 @@ static void gaps_lost(struct daemon *w)
 		      "recorded: it is neither in the store's events nor "
 		      "queued for shipping", w->gaps[i].action,
 		      gap_where(&w->gaps[i]),
-		      gap_time(&t, w->gaps[i].since_ns));
+		      gap_since(&t, &w->gaps[i]));
 	if (w->ngaps)
 		w->unrecorded = 1;
 	while (w->ngaps)
