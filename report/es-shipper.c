@@ -5,16 +5,16 @@
  * that fails into an outage: one warning, a backoff, and a line when
  * Elasticsearch takes events again.
  *
- * Locks: `lock` guards `woken` and `stop`; everything else belongs to
- * the thread once it runs (the store connection and the client
- * included: neither is touched by the starting thread again).
+ * Locks: `lock` guards `woken`; `stopping` is atomic (es_ship polls it),
+ * and set before the thread is signalled. Everything else belongs to the
+ * thread once it runs (the store connection and the client included:
+ * neither is touched by the starting thread again).
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "report/es.h"
@@ -36,7 +36,7 @@ struct es_shipper {
 	pthread_t thr;
 	pthread_mutex_t lock;
 	pthread_cond_t cv;           /* CLOCK_MONOTONIC */
-	int woken, stop;             /* under lock */
+	int woken;                   /* under lock */
 	/* the thread's: */
 	int64_t outage_ns;           /* wall clock of its first trouble, 0 */
 	int warned;                  /* that outage was announced */
@@ -88,7 +88,6 @@ static void on_trouble(const char *why, int final, void *data)
 static long run_once(struct es_shipper *sh)
 {
 	struct es_ship_stats stats;
-	uint64_t rnd;
 	long ms;
 	int ret;
 
@@ -115,10 +114,8 @@ static long run_once(struct es_shipper *sh)
 	}
 	/* es_ship gave up (trouble() said why), or the store failed */
 	outage(sh, 1, NULL);
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = (uint64_t)now_ns();
 	ms = es_backoff_ms(sh->attempt++, sh->so.backoff_ms,
-			   sh->so.backoff_max_ms, -1, rnd);
+			   sh->so.backoff_max_ms, -1, es_jitter());
 	note("shipping to %s again in %.1f s", es_client_url(sh->c),
 	     ms / 1000.0);
 	return ms;
@@ -133,10 +130,11 @@ static int wait_turn(struct es_shipper *sh, int64_t due)
 {
 	struct timespec ts = { due / 1000000000, due % 1000000000 };
 
-	while (!sh->stop && (sh->outage_ns || !sh->woken) && mono_ns() < due)
+	while (!stop_requested() && (sh->outage_ns || !sh->woken) &&
+	       mono_ns() < due)
 		pthread_cond_timedwait(&sh->cv, &sh->lock, &ts);
 	sh->woken = 0;
-	return sh->stop;
+	return stop_requested();
 }
 
 static void *shipper_main(void *arg)
@@ -194,10 +192,7 @@ int es_shipper_start(struct es_shipper **out, const char *db,
 	/*
 	 * The store exists (the daemon has it open), so there is nothing to
 	 * create; SQLite opens every store connection read-write, so
-	 * settling works through this one. (store_open no longer open()s
-	 * and close()s an existing file, whose close would drop the
-	 * daemon's POSIX locks on it and let another process delete the WAL
-	 * under it.)
+	 * settling works through this one.
 	 */
 	if ((ret = es_client_new(&sh->c, eo)) ||
 	    (ret = store_open(&sh->st, db, STORE_READ))) {
@@ -236,7 +231,6 @@ void es_shipper_stop(struct es_shipper *sh)
 		return;
 	atomic_store(&stopping, 1);
 	pthread_mutex_lock(&sh->lock);
-	sh->stop = 1;
 	pthread_cond_signal(&sh->cv);
 	pthread_mutex_unlock(&sh->lock);
 	pthread_join(sh->thr, NULL);

@@ -685,9 +685,10 @@ long es_retry_after_ms(const char *value, int64_t now_s)
 	return (long)(t - now_s) * 1000;
 }
 
-static uint64_t rnd_next(void)
+uint64_t es_jitter(void)
 {
-	static uint64_t x;
+	/* per thread: `ship` and the watch daemon's shipper each have one */
+	static _Thread_local uint64_t x;
 
 	if (!x) {
 		if (getrandom(&x, sizeof(x), 0) != sizeof(x))
@@ -1745,7 +1746,7 @@ static int backoff(struct ship *s)
 {
 	long ms = es_backoff_ms(s->attempt++, s->o->backoff_ms,
 				s->o->backoff_max_ms, s->retry_after_ms,
-				rnd_next());
+				es_jitter());
 	long left = s->o->stall_ms -
 		    (long)((now_ns() - s->progress_ns) / 1000000);
 	struct strbuf msg = STRBUF_INIT;

@@ -179,6 +179,8 @@ int es_bulk_parse(const char *body, size_t len, struct es_bulk_item *items,
  */
 long es_backoff_ms(unsigned attempt, long base_ms, long max_ms,
 		   long retry_after_ms, uint64_t rnd);
+/* Random bits for that jitter (xorshift seeded by getrandom). */
+uint64_t es_jitter(void);
 /* A Retry-After value (seconds or an HTTP date) in ms; -1 if invalid. */
 long es_retry_after_ms(const char *value, int64_t now_s);
 
