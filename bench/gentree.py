@@ -80,6 +80,10 @@ BLOCK = 4096               # file system block, for the disk space estimate
 MUTATE_OPS = (("modify", 30), ("append", 25), ("chmod", 20), ("replace", 15),
               ("delete", 5), ("create", 5))
 BIG = 1 << 20              # "big" file: larger edits
+# Trees mutate never touches, whatever their stamp files say (bench.py's
+# --changed refuses them too).
+PROTECTED = ("/", "/usr", "/etc", "/var", "/home", "/opt", "/boot", "/srv",
+             "/root")
 CREATE_MAX = 16 << 20      # new and replacing files are at most this big
 
 
@@ -477,7 +481,7 @@ def main():
     elif a.cmd == "mutate":
         if not 0 < a.percent <= 100:
             die("--percent must be more than 0 and at most 100")
-        if os.path.realpath(dest) in ("/", "/usr", "/etc", "/var", "/home"):
+        if os.path.realpath(dest) in PROTECTED:
             die(f"refusing to change {dest}: only generated trees or copies")
         seed = a.seed or (read_stamp(dest) or {}).get("profile") or \
             os.path.basename(dest)

@@ -245,8 +245,10 @@ if [ "$build" = 1 ]; then
 	rm -f "$out/cmake.log"
 	# What the binary was built from, for a later --no-build run.
 	printf '%s\n' "${commit:-}" >"$out/build/bench-commit"
-elif [ -z "$fimbin" ] && [ -s "$out/build/bench-commit" ]; then
-	commitopt="--commit $(cat "$out/build/bench-commit")"
+elif [ -z "$fimbin" ] && [ -f "$out/build/bench-commit" ]; then
+	# empty when the build was of the working tree, not of --rev
+	built=$(cat "$out/build/bench-commit")
+	[ -z "$built" ] || commitopt="--commit $built"
 fi
 fim=${fimbin:-$out/build/fimscan}
 [ -x "$fim" ] || die "$fim: no such executable (build it, or drop --no-build)"
@@ -304,11 +306,12 @@ if [ "$all" = 0 ]; then
 	elif [ "$copy" = 1 ]; then
 		src_tree=$(realpath "$tree")
 		tree=$out/tree/copy
+		# the old copy goes first: its space counts as free
+		rm -rf "$tree" "$tree.json" "$tree.mutation" "$tree.mutation.json"
 		used=$(du -sxB1 "$src_tree" | cut -f1)
 		[ "$used" -lt "$(avail "$out")" ] ||
 			die "--copy: $src_tree needs $((used / 1000000)) MB"
 		echo "run.sh: copying $src_tree to $tree" >&2
-		rm -rf "$tree" "$tree.json" "$tree.mutation" "$tree.mutation.json"
 		mkdir -p "$tree"
 		cp -ax "$src_tree/." "$tree/"
 		printf '{"copy_of": "%s"}\n' "$src_tree" >"$tree.json"
@@ -392,8 +395,9 @@ done
 	echo "# fimscan benchmarks: every figure of issue 6"
 	echo
 	echo "- Started $started; took $(took $(($(date +%s) - t0)))."
-	echo "- Command: \`bench/run.sh --all$useropts\` (options as bench.py" \
-		"got them); each part's raw figures are in \`$allw/PART/\`."
+	echo "- Command: \`bench/run.sh --all --parts $parts$useropts" \
+		"$changed $sweep\` (options as bench.py got them); each" \
+		"part's raw figures are in \`$allw/PART/\`."
 	echo "$status"
 	set --
 	for part in $(echo "$parts" | tr ',' ' '); do
