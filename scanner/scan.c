@@ -832,7 +832,6 @@ static int default_threads(void)
 	return n > 16 ? 16 : n;
 }
 
-
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;

@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 struct xxh_impl {
-	const char *name;                 /* "avx2", "sse2", "scalar" */
+	const char *name;                 /* "avx2", "sse2", "generic" */
 	void *(*state_new)(void);         /* NULL when out of memory */
 	void (*state_free)(void *st);
 	void (*reset)(void *st);

@@ -140,9 +140,9 @@ void store_close(struct store *st);
  * short: the wait (busy_ms of the function that writes, 5 s otherwise)
  * sleeps in SQLite's steps (1 ms growing to 100 ms) and asks stop()
  * before each; once it says nonzero, the write gives up at once with
- * EXIT_INTERRUPTED and no message, and nothing is written. For threads
- * that must stop promptly, such as the watch daemon's shipper. NULL
- * gives the plain wait back.
+ * EXIT_INTERRUPTED and no message, and nothing is written. Every
+ * command's connection has scan_stop_requested (cli/main.c), the watch
+ * daemon's shipper its own flag. NULL gives the plain wait back.
  */
 void store_set_stop(struct store *st, int (*stop)(void));
 const char *store_path(const struct store *st);
