@@ -24,16 +24,6 @@ kept_since() {
 		"$WATCH_ERR" | head -n 1 | sed 's/.* since //; s/ is not.*//'
 }
 
-# events_ok PYTHON-EXPR: true about `fimscan events` (ev: the list).
-events_ok() {
-	fim events --format json >"$T/ev.json" &&
-		python3 - "$T/ev.json" "$1" <<'PY'
-import json, sys
-ev = json.load(open(sys.argv[1]))["events"]
-sys.exit(0 if eval(sys.argv[2]) else 1)
-PY
-}
-
 # --- 1. a kernel queue overflow while the store is locked ----------------
 QUEUE=/proc/sys/fs/inotify/max_queued_events
 if [ -w "$QUEUE" ]; then

@@ -25,13 +25,8 @@ EOF2
 
 # in_store PATH: the daemon recorded PATH as added.
 in_store() {
-	fim events --format json >ev.json 2>/dev/null &&
-		python3 - "$1" <<'PY'
-import json, sys
-d = json.load(open("ev.json"))
-sys.exit(not any(e.get("path") == sys.argv[1] and e["action"] == "added"
-                 for e in d["events"]))
-PY
+	events_ok "[e for e in ev if e.get('path') == '$1' and
+		    e['action'] == 'added']"
 }
 
 hold_lock
@@ -62,14 +57,8 @@ printf 'root %s\nroot %s\nroot %s\ndebounce = 50\nbusy-timeout = 200\n' \
 hold_lock
 kill -HUP "$WPID"
 read_ready
-kill -TERM "$WPID"
-set +e
-wait "$WPID"
-rc=$?
-set -e
-WPID=""
+stop_watch             # exit 0, the lock still held
 release_lock
-[ $rc -eq 0 ] || fail "watch exited $rc: $(cat "$WATCH_ERR")"
 grep -q "the rescan of the roots (reload) could not be recorded: the next start rescans" \
 	"$WATCH_ERR" || fail "not said: $(cat "$WATCH_ERR")"
 grep -q "stopped: not everything seen is recorded" "$WATCH_ERR" ||

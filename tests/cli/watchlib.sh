@@ -85,6 +85,17 @@ stop_watch() {
 	[ "$rc" -eq 0 ] || fail "watch exited $rc: $(cat "$WATCH_ERR")"
 }
 
+# events_ok PYTHON-EXPR: true about `fimscan events` (ev: the list; the
+# JSON is left in $T/ev.json).
+events_ok() {
+	fim events --format json >"$T/ev.json" 2>/dev/null &&
+		python3 - "$T/ev.json" "$1" <<'PY'
+import json, sys
+ev = json.load(open(sys.argv[1]))["events"]
+sys.exit(0 if eval(sys.argv[2]) else 1)
+PY
+}
+
 # last_seq: the newest event's sequence number (0 when there is none).
 last_seq() {
 	fim events --format json | python3 -c '
