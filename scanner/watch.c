@@ -108,7 +108,6 @@ struct daemon {
 	int overflow;                /* a full rescan is due */
 	unsigned noverflow;          /* kernel overflows since the last one */
 	int64_t overflow_ns;         /* wall clock of the first of them */
-	int overflow_retry;          /* its gap is recorded, the rescan not */
 	int pend_full;               /* PEND_MAX was hit */
 	struct unwatched *unw;
 	size_t nunw, unw_alloc;
@@ -1199,22 +1198,22 @@ static int do_rescan(struct daemon *w, int reason)
 	struct scan_spec sp = { .reason = reason, .kind = SNAP_SCAN };
 	int64_t since = 0;
 	unsigned n = 0;
-	int ret = 0, noted = 0;
+	int ret = 0, fresh = 0;
 
 	pthread_mutex_lock(&w->lock);
 	if (reason == WATCH_OVERFLOW) {
+		/* an overflow since the last rescan has a gap; a rescan done
+		 * again (rescan_again) has had its gap already */
+		fresh = w->overflow;
 		n = w->noverflow;
 		since = w->overflow_ns;
-		/* A retried rescan whose gap is recorded: no second one. */
-		noted = w->overflow_retry && !n;
 		w->noverflow = 0;
 		w->overflow = 0;
-		w->overflow_retry = 0;
 	}
 	take(w, &b, 1);
 	pthread_mutex_unlock(&w->lock);
 	batch_prepare(&b);
-	if (reason == WATCH_OVERFLOW && !noted) {
+	if (reason == WATCH_OVERFLOW && fresh) {
 		struct strbuf msg = STRBUF_INIT;
 
 		if (n)
@@ -1243,16 +1242,9 @@ static int do_rescan(struct daemon *w, int reason)
 		ret = run_scan(w, &sp);
 	if (ret && retryable(w, ret)) {
 		give_back(w, &b);
-		if (reason == WATCH_OVERFLOW) {
-			pthread_mutex_lock(&w->lock);
-			w->overflow = 1;
-			w->overflow_retry = 1;
-			pthread_mutex_unlock(&w->lock);
-		} else {
-			/* done again once the store takes it: a reload's new
-			 * roots, say, are otherwise never reconciled */
-			w->rescan_again = reason;
-		}
+		/* done again once the store takes it: an overflow's lost
+		 * events, a reload's new roots are otherwise never seen */
+		w->rescan_again = reason;
 		return 0;
 	}
 	if (!ret) {

@@ -40,6 +40,39 @@ if [ -w "$QUEUE" ]; then
 	wait_until 60 "grep -q 'the coverage gap (overflow, all the roots) since $osince is recorded now' '$WATCH_ERR'"
 	wait_until 60 "grep -q 'rescanned the roots after the overflow' '$WATCH_ERR'"
 	stop_watch
+	# The same with the lock still held at SIGTERM: the daemon stops
+	# promptly (it once retried the overflow's rescan for as long as
+	# the lock was held) and names the gap it could not record.
+	: >"$WATCH_ERR"
+	mkdir tree/burst2
+	set_limit "$QUEUE" 64
+	start_watch watch --no-ship
+	restore_limits
+	kill -STOP "$WPID"
+	burst tree/burst2 300
+	hold_lock
+	kill -CONT "$WPID"
+	wait_until 60 "[ -n \"\$(kept_since overflow 'all the roots')\" ]"
+	osince2=$(kept_since overflow "all the roots")
+	kill -TERM "$WPID"
+	wait_until 30 "! kill -0 $WPID 2>/dev/null || grep -qs '^State:.*Z' /proc/$WPID/status"
+	set +e
+	wait "$WPID"
+	rc=$?
+	set -e
+	WPID=""
+	exec 4<&-
+	release_lock
+	[ $rc -eq 0 ] || fail "watch exited $rc: $(cat "$WATCH_ERR")"
+	grep -q "the coverage gap (overflow, all the roots) since $osince2 could not be recorded" \
+		"$WATCH_ERR" || fail "the gap is not named: $(cat "$WATCH_ERR")"
+	grep -q "stopped: not everything seen is recorded" "$WATCH_ERR" ||
+		fail "$(cat "$WATCH_ERR")"
+	# the next start reconciles what that rescan would have
+	start_watch watch --no-ship
+	stop_watch
+	events_ok "len([e for e in ev if '/burst2/' in e.get('path', '') and e['action'] == 'added']) == 300" ||
+		fail "burst2 is not in the store"
 else
 	echo "t0710: cannot change $QUEUE (not root?): no overflow part"
 	osince=""
